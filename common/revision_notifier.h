@@ -1,0 +1,46 @@
+#ifndef THB_COMMON_REVISION_NOTIFIER_H_
+#define THB_COMMON_REVISION_NOTIFIER_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+
+#include "absl/synchronization/mutex.h"
+
+namespace thb {
+
+// Tells watchers that a store's revision moved past the one they have seen,
+// without any thread waiting: a Watch reactor registers a callback and
+// returns; the writer's Publish() runs it once the revision is passed.
+class RevisionNotifier {
+ public:
+  explicit RevisionNotifier(int64_t initial_revision = 0)
+      : revision_(initial_revision) {}
+
+  int64_t revision() const;
+
+  // Records a committed revision and runs (outside the lock) every callback
+  // waiting for a revision below it.
+  void Publish(int64_t revision);
+
+  // Runs `callback` once the revision is greater than `seen`: at once, on
+  // this thread, if it already is. Returns an id for Cancel (0 if it ran).
+  uint64_t WhenAfter(int64_t seen, std::function<void()> callback);
+
+  // Drops a waiting callback; false if it already ran or was dropped.
+  bool Cancel(uint64_t id);
+
+ private:
+  struct Waiter {
+    int64_t seen;
+    std::function<void()> callback;
+  };
+  mutable absl::Mutex mu_;
+  int64_t revision_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace thb
+
+#endif  // THB_COMMON_REVISION_NOTIFIER_H_

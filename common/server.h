@@ -1,0 +1,86 @@
+#ifndef THB_COMMON_SERVER_H_
+#define THB_COMMON_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+
+namespace thb {
+
+struct ServerOptions {
+  // Listen address: "127.0.0.1", "::1", "0.0.0.0" ...
+  std::string host = "127.0.0.1";
+  // 0 picks a free port; Server::port() tells which.
+  int port = 0;
+  // After SIGTERM: how long readiness stays NOT_SERVING before the server
+  // stops accepting (so load balancers move away first).
+  absl::Duration drain = absl::Seconds(2);
+  // How long in-flight calls may run after the drain before being cancelled.
+  absl::Duration shutdown_grace = absl::Seconds(5);
+  // Connections older than this are told to go away (GOAWAY) so clients
+  // spread onto new replicas; 0 disables.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
+  // Server keepalive pings on idle connections.
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  int max_receive_message_bytes = 64 << 20;
+  int max_send_message_bytes = 64 << 20;
+};
+
+// Runs one gRPC server with what every thb service needs: grpc.health.v1
+// (liveness on "" and readiness per service name, set apart), server
+// reflection, keepalive, message size limits and max_connection_age, and a
+// clean stop: NOT_SERVING, drain, Shutdown(deadline).
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+
+  // Services must outlive the Server. Call before Start().
+  void AddService(grpc::Service* service);
+  void AddService(grpc::CallbackGenericService* service);
+
+  // Binds and starts. Liveness ("") is SERVING at once; every service name
+  // starts NOT_SERVING until SetReady(name, true).
+  absl::Status Start();
+
+  // The bound port (after Start()).
+  int port() const { return port_; }
+  std::string address() const;
+
+  // Readiness of one service name, e.g. "thb.registry.v1.CountryRegistryService".
+  void SetReady(const std::string& service_name, bool ready);
+
+  // Blocks until Stop() or a SIGTERM/SIGINT (after InstallSignalHandlers()).
+  void Wait();
+  // NOT_SERVING everywhere, wait `drain`, then Shutdown with a deadline of
+  // `shutdown_grace`. Idempotent; safe from any thread but the handlers'.
+  void Stop();
+
+  grpc::Server* grpc_server() { return server_.get(); }
+
+ private:
+  ServerOptions options_;
+  grpc::ServerBuilder builder_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<std::string> service_names_;
+  int port_ = 0;
+  absl::Notification stop_requested_;
+  absl::Notification stopped_;
+};
+
+// Makes SIGTERM and SIGINT request a Stop() of `server` (one server per
+// process). The signal is handled on a dedicated thread, never in the
+// handler itself.
+void InstallSignalHandlers(Server* server);
+
+}  // namespace thb
+
+#endif  // THB_COMMON_SERVER_H_
