@@ -1,8 +1,10 @@
 #ifndef THB_COMMON_ERRORS_H_
 #define THB_COMMON_ERRORS_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"

@@ -2,10 +2,12 @@
 #define THB_COMMON_SERVER_H_
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpcpp/server.h"
@@ -55,7 +57,8 @@ class Server {
   int port() const { return port_; }
   std::string address() const;
 
-  // Readiness of one service name, e.g. "thb.registry.v1.CountryRegistryService".
+  // Readiness of one service name, e.g.
+  // "thb.registry.v1.CountryRegistryService".
   void SetReady(const std::string& service_name, bool ready);
 
   // Blocks until Stop() or a SIGTERM/SIGINT (after InstallSignalHandlers()).
@@ -67,18 +70,30 @@ class Server {
   grpc::Server* grpc_server() { return server_.get(); }
 
  private:
+  // Stop() with the given waits; the destructor stops without any.
+  void StopAfter(absl::Duration drain, absl::Duration grace);
+
   ServerOptions options_;
   grpc::ServerBuilder builder_;
   std::unique_ptr<grpc::Server> server_;
-  std::vector<std::string> service_names_;
+  // Readiness names in the order they were first given to SetReady().
+  std::vector<std::string> service_names_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> ready_names_ ABSL_GUARDED_BY(mu_);
   int port_ = 0;
+  // Notified under mu_, so that only one caller stops the server.
   absl::Notification stop_requested_;
   absl::Notification stopped_;
+  // Orders Start(), SetReady() and Stop() so that no service turns SERVING
+  // after a stop began, and a stop never misses a server being started.
+  absl::Mutex mu_;
 };
 
 // Makes SIGTERM and SIGINT request a Stop() of `server` (one server per
 // process). The signal is handled on a dedicated thread, never in the
-// handler itself.
+// handler itself, so it may be called at any time from main(), before or
+// after Start(); a signal before Start() makes Start() fail with CANCELLED.
+// A second signal during the drain ends the process at once. A destroyed
+// server is forgotten, so a later signal does nothing but get logged.
 void InstallSignalHandlers(Server* server);
 
 }  // namespace thb

@@ -45,14 +45,20 @@ class Statement {
   // Rows changed by the last completed write statement.
   int Changes() const;
 
+  // Rewinds for another execution with new bindings (bindings are cleared).
+  void Reset();
+
  private:
   friend class Database;
   Statement(sqlite3* db, sqlite3_stmt* stmt, std::string sql);
-  void Reset();
+  void CheckBind(int rc, int index);
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   std::string sql_;
+  // Bind returns *this for chaining, so its first failure waits here and is
+  // reported by the next Step.
+  absl::Status bind_status_;
 };
 
 struct Options {
@@ -116,8 +122,9 @@ class Transaction {
 };
 
 // Maps a SQLite result code to a canonical status: BUSY/LOCKED →
-// UNAVAILABLE, CONSTRAINT → ALREADY_EXISTS/FAILED_PRECONDITION, FULL/IOERR →
-// UNAVAILABLE/DATA_LOSS, else INTERNAL; the message names `what`.
+// UNAVAILABLE, CONSTRAINT → ALREADY_EXISTS (primary key, unique) or
+// FAILED_PRECONDITION (the rest), FULL/IOERR → UNAVAILABLE, CORRUPT/NOTADB →
+// DATA_LOSS, else INTERNAL. Message: "<what>: <sqlite message> (code N)".
 absl::Status SqliteError(sqlite3* db, int code, std::string_view what);
 
 }  // namespace thb::sqlite

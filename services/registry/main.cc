@@ -1,0 +1,108 @@
+// thb-registry: countries, EMN status history, regions and organisations.
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/executor.h"
+#include "common/logging.h"
+#include "common/port_file.h"
+#include "common/server.h"
+#include "services/registry/reference_data.h"
+#include "services/registry/registry_core.h"
+#include "services/registry/registry_service.h"
+#include "services/registry/sqlite_registry_store.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
+ABSL_FLAG(int, port, 50051, "Port to listen on; 0 picks a free one.");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound port is written to this file once listening.");
+ABSL_FLAG(std::string, db, "thb-registry.sqlite3",
+          "SQLite database file; created on first start.");
+ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,
+          "ISO 3166-1 list (iso-codes JSON) the first start seeds from.");
+ABSL_FLAG(int64_t, history_revisions, 10000,
+          "Revisions of change history kept for Watch to resume from.");
+ABSL_FLAG(int, write_threads, 4, "Threads that run writes.");
+ABSL_FLAG(absl::Duration, drain, absl::Seconds(2),
+          "After SIGTERM, how long readiness reports NOT_SERVING before the "
+          "server stops accepting calls.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+          "Connections older than this are asked to reconnect (0: never).");
+
+int main(int argc, char** argv) {
+  thb::ParseFlagsWithEnvironment(
+      argc, argv,
+      {{"host", "THB_REGISTRY_HOST"},
+       {"port", "THB_REGISTRY_PORT"},
+       {"port_file", "THB_REGISTRY_PORT_FILE"},
+       {"db", "THB_REGISTRY_DB"},
+       {"iso_codes", "THB_ISO_CODES"},
+       {"history_revisions", "THB_REGISTRY_HISTORY_REVISIONS"},
+       {"write_threads", "THB_REGISTRY_WRITE_THREADS"},
+       {"drain", "THB_DRAIN"},
+       {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
+      "thb-registry: the country registry of thb.\n"
+      "Every flag can also be set by the environment variable in brackets; "
+      "see --helpfull.");
+  thb::SetLogName("registry");
+
+  thb::ServerOptions server_options;
+  server_options.host = absl::GetFlag(FLAGS_host);
+  server_options.port = absl::GetFlag(FLAGS_port);
+  server_options.drain = absl::GetFlag(FLAGS_drain);
+  server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  thb::Server server(server_options);
+  // Before any thread starts, so that they all inherit the blocked signals.
+  thb::InstallSignalHandlers(&server);
+
+  auto reference =
+      thb::registry::LoadReferenceData(absl::GetFlag(FLAGS_iso_codes));
+  if (!reference.ok()) {
+    THB_LOG(Error) << reference.status();
+    return EXIT_FAILURE;
+  }
+  auto store =
+      thb::registry::SqliteRegistryStore::Open(absl::GetFlag(FLAGS_db));
+  if (!store.ok()) {
+    THB_LOG(Error) << "opening " << absl::GetFlag(FLAGS_db) << ": "
+                   << store.status();
+    return EXIT_FAILURE;
+  }
+  thb::registry::CoreOptions core_options;
+  core_options.history_revisions = absl::GetFlag(FLAGS_history_revisions);
+  auto core = thb::registry::RegistryCore::Open(std::move(*store), *reference,
+                                                core_options);
+  if (!core.ok()) {
+    THB_LOG(Error) << core.status();
+    return EXIT_FAILURE;
+  }
+
+  thb::Executor executor(absl::GetFlag(FLAGS_write_threads));
+  thb::registry::RegistryService service(core->get(), &executor);
+  server.AddService(&service);
+  if (auto status = server.Start(); !status.ok()) {
+    THB_LOG(Error) << status;
+    return EXIT_FAILURE;
+  }
+  server.SetReady(
+      thb::registry::v1::CountryRegistryService::service_full_name(), true);
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
+      !port_file.empty()) {
+    if (auto status = thb::WritePortFile(port_file, server.port());
+        !status.ok()) {
+      THB_LOG(Error) << status;
+      server.Stop();
+      return EXIT_FAILURE;
+    }
+  }
+  THB_LOG(Info) << "serving thb.registry.v1.CountryRegistryService on "
+                << server.address() << " at revision " << (*core)->revision()
+                << " (" << absl::GetFlag(FLAGS_db) << ")";
+  server.Wait();
+  THB_LOG(Info) << "stopped";
+  return EXIT_SUCCESS;
+}

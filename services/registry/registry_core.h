@@ -1,0 +1,140 @@
+#ifndef THB_SERVICES_REGISTRY_REGISTRY_CORE_H_
+#define THB_SERVICES_REGISTRY_REGISTRY_CORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
+#include "common/revision_notifier.h"
+#include "services/registry/reference_data.h"
+#include "services/registry/registry_store.h"
+#include "thb/registry/v1/registry_service.pb.h"
+
+namespace thb::registry {
+
+struct CoreOptions {
+  // How many revisions of change history Watch can resume from.
+  int64_t history_revisions = 10000;
+  // Most changes one ChangesAfter call returns (whole revisions are never
+  // split, so a single larger revision is still returned whole).
+  int max_changes_per_batch = 1000;
+};
+
+// The registry's logic: validation, EU code aliases, EMN status on a date,
+// etags, pagination, revisions and the change log. The whole registry fits
+// in memory (a few hundred resources), so reads never touch the store and
+// never block; writes go to the store first and reach memory only once
+// durable.
+class RegistryCore {
+ public:
+  // Loads the store, seeding it with `reference` in one commit when it has
+  // never been seeded (a later start leaves the data as users changed it).
+  static absl::StatusOr<std::unique_ptr<RegistryCore>> Open(
+      std::unique_ptr<RegistryStore> store, const ReferenceData& reference,
+      CoreOptions options = {});
+
+  absl::StatusOr<v1::GetCountryResponse> GetCountry(
+      const v1::GetCountryRequest& request) const;
+  absl::StatusOr<v1::BatchGetCountriesResponse> BatchGetCountries(
+      const v1::BatchGetCountriesRequest& request) const;
+  absl::StatusOr<v1::ListCountriesResponse> ListCountries(
+      const v1::ListCountriesRequest& request) const;
+  absl::StatusOr<v1::CreateCountryResponse> CreateCountry(
+      const v1::CreateCountryRequest& request);
+  absl::StatusOr<v1::UpdateCountryResponse> UpdateCountry(
+      const v1::UpdateCountryRequest& request);
+  absl::StatusOr<v1::DeleteCountryResponse> DeleteCountry(
+      const v1::DeleteCountryRequest& request);
+
+  absl::StatusOr<v1::GetRegionResponse> GetRegion(
+      const v1::GetRegionRequest& request) const;
+  absl::StatusOr<v1::ListRegionsResponse> ListRegions(
+      const v1::ListRegionsRequest& request) const;
+  absl::StatusOr<v1::CreateRegionResponse> CreateRegion(
+      const v1::CreateRegionRequest& request);
+  absl::StatusOr<v1::UpdateRegionResponse> UpdateRegion(
+      const v1::UpdateRegionRequest& request);
+  absl::StatusOr<v1::DeleteRegionResponse> DeleteRegion(
+      const v1::DeleteRegionRequest& request);
+
+  absl::StatusOr<v1::GetOrganisationResponse> GetOrganisation(
+      const v1::GetOrganisationRequest& request) const;
+  absl::StatusOr<v1::ListOrganisationsResponse> ListOrganisations(
+      const v1::ListOrganisationsRequest& request) const;
+  absl::StatusOr<v1::CreateOrganisationResponse> CreateOrganisation(
+      const v1::CreateOrganisationRequest& request);
+  absl::StatusOr<v1::UpdateOrganisationResponse> UpdateOrganisation(
+      const v1::UpdateOrganisationRequest& request);
+  absl::StatusOr<v1::DeleteOrganisationResponse> DeleteOrganisation(
+      const v1::DeleteOrganisationRequest& request);
+
+  // Changes with a revision greater than `from_revision`, whole revisions at
+  // a time, at most about max_changes_per_batch. Empty when there are none
+  // yet. OUT_OF_RANGE when the history no longer reaches back that far;
+  // INVALID_ARGUMENT for a negative revision.
+  absl::StatusOr<v1::WatchResponse> ChangesAfter(int64_t from_revision) const;
+
+  int64_t revision() const;
+  // Published after every commit; Watch streams wait on it.
+  RevisionNotifier& notifier() { return notifier_; }
+
+ private:
+  struct Entry {
+    int64_t revision = 0;
+    std::string data;  // serialized resource, output-only fields cleared
+  };
+  using Table = std::map<std::string, Entry>;  // ordered: pages by id
+
+  RegistryCore(std::unique_ptr<RegistryStore> store, CoreOptions options);
+
+  absl::Status Seed(const ReferenceData& reference);
+  // Commits `changes` at the next revision, then applies them to memory.
+  // Fills revision, etag and times into each change's data.
+  absl::StatusOr<int64_t> CommitChanges(std::vector<StoredChange> changes,
+                                        std::map<std::string, std::string> meta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // Canonical code for a code or alias, or the error for `field`.
+  absl::StatusOr<std::string> ResolveCountryCode(const std::string& code,
+                                                 const std::string& field) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  v1::Country Decorate(const Entry& entry, absl::CivilDay day) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status ValidateRegionCountries(v1::Region& region) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  Table& TableFor(ResourceKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Table& TableFor(ResourceKind kind) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  std::unique_ptr<RegistryStore> store_;
+  CoreOptions options_;
+  RevisionNotifier notifier_;
+
+  // Writers take write_mu_ for their whole read-validate-commit sequence so
+  // that validation sees the state the commit applies to; readers take only
+  // mu_, which writers hold exclusively just to apply a durable commit.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex mu_;
+  int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t compacted_revision_ ABSL_GUARDED_BY(mu_) = 0;
+  Table countries_ ABSL_GUARDED_BY(mu_);
+  Table regions_ ABSL_GUARDED_BY(mu_);
+  Table organisations_ ABSL_GUARDED_BY(mu_);
+  // Alias → canonical code ("GR" → "EL"), from each country's ISO alpha-2.
+  absl::flat_hash_map<std::string, std::string> aliases_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::Change> history_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace thb::registry
+
+#endif  // THB_SERVICES_REGISTRY_REGISTRY_CORE_H_

@@ -1,0 +1,451 @@
+#include "services/registry/registry_core.h"
+
+#include <algorithm>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/errors.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/registry/reference_data.h"
+
+namespace thb::registry {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAreArray;
+
+// A RegistryStore in memory that can be told to fail, so the core's
+// all-or-nothing behaviour can be checked without a disk.
+class FakeStore : public RegistryStore {
+ public:
+  explicit FakeStore(StoreState* state) : state_(state) {}
+
+  absl::StatusOr<StoreState> Load() override { return *state_; }
+
+  absl::Status Commit(const CommitBatch& batch) override {
+    if (fail_commits) return absl::UnavailableError("disk unavailable");
+    if (batch.revision != state_->revision + 1) {
+      return absl::FailedPreconditionError("revision gap");
+    }
+    for (const auto& change : batch.changes) {
+      auto it =
+          std::find_if(state_->resources.begin(), state_->resources.end(),
+                       [&](const StoredResource& r) {
+                         return r.kind == change.kind && r.id == change.id;
+                       });
+      if (change.type == ChangeKind::kDeleted) {
+        if (it != state_->resources.end()) state_->resources.erase(it);
+      } else if (it != state_->resources.end()) {
+        it->revision = batch.revision;
+        it->data = change.data;
+      } else {
+        state_->resources.push_back(
+            {change.kind, change.id, batch.revision, change.data});
+      }
+      state_->changes.push_back(change);
+    }
+    if (batch.compact_through > 0) {
+      state_->compacted_revision = batch.compact_through;
+      auto& log = state_->changes;
+      log.erase(std::remove_if(log.begin(), log.end(),
+                               [&](const StoredChange& c) {
+                                 return c.revision <= batch.compact_through;
+                               }),
+                log.end());
+    }
+    for (const auto& [key, value] : batch.meta) state_->meta[key] = value;
+    state_->revision = batch.revision;
+    ++commits;
+    return absl::OkStatus();
+  }
+
+  bool fail_commits = false;
+  int commits = 0;
+
+ private:
+  StoreState* state_;
+};
+
+const ReferenceData& Reference() {
+  static const auto* data = [] {
+    auto loaded = LoadReferenceData(kDefaultIsoCodesPath);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return new ReferenceData(std::move(*loaded));
+  }();
+  return *data;
+}
+
+class RegistryCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Reopen(); }
+
+  void Reopen(CoreOptions options = {}) {
+    auto store = std::make_unique<FakeStore>(&state_);
+    store_ = store.get();
+    auto core = RegistryCore::Open(std::move(store), Reference(), options);
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = std::move(*core);
+  }
+
+  std::vector<std::string> Codes(const v1::ListCountriesRequest& base) {
+    std::vector<std::string> codes;
+    v1::ListCountriesRequest request = base;
+    request.set_page_size(1000);
+    auto response = core_->ListCountries(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    for (const auto& country : response->countries()) {
+      codes.push_back(country.code());
+    }
+    return codes;
+  }
+
+  v1::Organisation CreateOrganisation(const std::string& id) {
+    v1::CreateOrganisationRequest request;
+    request.mutable_organisation()->set_id(id);
+    request.mutable_organisation()->set_name("Organisation " + id);
+    request.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_NGO);
+    auto response = core_->CreateOrganisation(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response->organisation();
+  }
+
+  StoreState state_;
+  FakeStore* store_ = nullptr;
+  std::unique_ptr<RegistryCore> core_;
+};
+
+TEST_F(RegistryCoreTest, SeedsEveryIsoCountryOnceInOneRevision) {
+  v1::ListCountriesRequest request;
+  EXPECT_EQ(Codes(request).size(), 249u);
+  EXPECT_EQ(core_->revision(), 1);
+  EXPECT_EQ(store_->commits, 1);
+
+  Reopen();
+  EXPECT_EQ(core_->revision(), 1) << "a second start must not seed again";
+  EXPECT_EQ(store_->commits, 0);
+}
+
+TEST_F(RegistryCoreTest, GreekAliasAnswersTheEuCode) {
+  v1::GetCountryRequest request;
+  request.set_code("GR");
+  auto response = core_->GetCountry(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->country().code(), "EL");
+  EXPECT_EQ(response->country().iso_alpha2(), "GR");
+  EXPECT_EQ(response->country().emn_status(), v1::EMN_STATUS_MEMBER);
+  EXPECT_TRUE(response->country().eu_member());
+
+  request.set_code("gb");
+  response = core_->GetCountry(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->country().code(), "UK");
+  EXPECT_FALSE(response->country().eu_member());
+}
+
+TEST_F(RegistryCoreTest, ObserversOnAGivenDate) {
+  v1::ListCountriesRequest request;
+  request.add_emn_statuses(v1::EMN_STATUS_OBSERVER);
+  request.set_as_of_date("2023-12-31");
+  EXPECT_THAT(Codes(request), UnorderedElementsAreArray(
+                                  {"NO", "GE", "MD", "UA", "ME", "AM", "RS"}));
+  request.set_as_of_date("2025-07-01");
+  EXPECT_THAT(Codes(request),
+              UnorderedElementsAreArray(
+                  {"NO", "GE", "MD", "UA", "ME", "AM", "RS", "MK", "AL"}));
+  // Serbia is an Observer from 2023-03-16, not the day before.
+  request.set_as_of_date("2023-03-15");
+  EXPECT_THAT(Codes(request),
+              UnorderedElementsAreArray({"NO", "GE", "MD", "UA", "ME", "AM"}));
+}
+
+TEST_F(RegistryCoreTest, MembersAreTheEuWithoutDenmark) {
+  v1::ListCountriesRequest request;
+  request.add_emn_statuses(v1::EMN_STATUS_MEMBER);
+  request.set_as_of_date("2025-07-16");
+  const auto members = Codes(request);
+  EXPECT_EQ(members.size(), 26u);
+  EXPECT_EQ(std::count(members.begin(), members.end(), "DK"), 0);
+  EXPECT_EQ(std::count(members.begin(), members.end(), "EL"), 1);
+
+  v1::ListCountriesRequest eu;
+  eu.set_eu_member(true);
+  EXPECT_EQ(Codes(eu).size(), 27u);
+}
+
+TEST_F(RegistryCoreTest, RegionsListTheirMembersAndCountriesTheirRegions) {
+  v1::ListCountriesRequest request;
+  request.set_region_id("WESTERN_BALKANS");
+  EXPECT_THAT(Codes(request), ElementsAre("AL", "BA", "ME", "MK", "RS"));
+
+  v1::GetCountryRequest get;
+  get.set_code("SD");
+  auto sudan = core_->GetCountry(get);
+  ASSERT_TRUE(sudan.ok());
+  EXPECT_THAT(sudan->country().region_ids(),
+              ElementsAre("HORN_OF_AFRICA", "NORTH_AFRICA"));
+}
+
+TEST_F(RegistryCoreTest, PagesReachTheEndWithoutGapsOrRepeats) {
+  v1::ListCountriesRequest request;
+  request.set_page_size(50);
+  std::set<std::string> seen;
+  int pages = 0;
+  do {
+    auto response = core_->ListCountries(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    EXPECT_EQ(response->total_size(), 249);
+    for (const auto& country : response->countries()) {
+      EXPECT_TRUE(seen.insert(country.code()).second) << country.code();
+    }
+    request.set_page_token(response->next_page_token());
+    ++pages;
+  } while (!request.page_token().empty());
+  EXPECT_EQ(pages, 5);
+  EXPECT_EQ(seen.size(), 249u);
+}
+
+TEST_F(RegistryCoreTest, BadInputNamesTheFieldAndValue) {
+  v1::GetCountryRequest get;
+  get.set_code("G1");
+  auto malformed = core_->GetCountry(get);
+  EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(malformed.status().message(), HasSubstr("\"G1\""));
+  EXPECT_EQ(FieldViolations(malformed.status()).at(0).field, "code");
+
+  get.set_code("XX");
+  EXPECT_EQ(core_->GetCountry(get).status().code(),
+            absl::StatusCode::kNotFound);
+
+  get.set_code("EL");
+  get.set_as_of_date("2023-02-30");
+  auto bad_date = core_->GetCountry(get);
+  EXPECT_EQ(bad_date.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolations(bad_date.status()).at(0).field, "as_of_date");
+
+  v1::ListCountriesRequest list;
+  list.set_page_size(-1);
+  auto negative = core_->ListCountries(list);
+  EXPECT_EQ(negative.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolations(negative.status()).at(0).field, "page_size");
+
+  list.set_page_size(10);
+  list.set_page_token("not-a-token");
+  auto token = core_->ListCountries(list);
+  EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolations(token.status()).at(0).field, "page_token");
+
+  // A token is bound to the filters it was issued for.
+  v1::ListCountriesRequest first;
+  first.set_page_size(10);
+  auto page = core_->ListCountries(first);
+  ASSERT_TRUE(page.ok());
+  first.set_page_token(page->next_page_token());
+  first.set_eu_member(true);
+  EXPECT_EQ(core_->ListCountries(first).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RegistryCoreTest, CreateRefusesDuplicatesAndAliases) {
+  v1::CreateCountryRequest request;
+  request.mutable_country()->set_code("EL");
+  request.mutable_country()->set_name("Greece again");
+  EXPECT_EQ(core_->CreateCountry(request).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  request.mutable_country()->set_code("GR");
+  EXPECT_EQ(core_->CreateCountry(request).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(core_->revision(), 1);
+}
+
+TEST_F(RegistryCoreTest, CreatedCountryIsStoredWithRevisionAndEtag) {
+  v1::CreateCountryRequest request;
+  request.mutable_country()->set_code("XK");
+  request.mutable_country()->set_name("Kosovo");
+  auto created = core_->CreateCountry(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->country().revision(), 2);
+  EXPECT_FALSE(created->country().etag().empty());
+  EXPECT_EQ(created->country().emn_status(), v1::EMN_STATUS_NONE);
+  EXPECT_TRUE(created->country().has_create_time());
+}
+
+TEST_F(RegistryCoreTest, UpdateHonoursMaskAndEtag) {
+  v1::GetCountryRequest get;
+  get.set_code("NO");
+  const v1::Country before = core_->GetCountry(get)->country();
+
+  v1::UpdateCountryRequest stale;
+  stale.mutable_country()->set_code("NO");
+  stale.mutable_country()->set_etag("0000000000000000");
+  stale.mutable_country()->set_name("Norway (renamed)");
+  stale.mutable_update_mask()->add_paths("name");
+  auto aborted = core_->UpdateCountry(stale);
+  EXPECT_EQ(aborted.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(aborted.status().message(), HasSubstr(before.etag()));
+
+  v1::UpdateCountryRequest bad_mask = stale;
+  bad_mask.mutable_country()->set_etag(before.etag());
+  bad_mask.mutable_update_mask()->add_paths("code");
+  auto refused = core_->UpdateCountry(bad_mask);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolations(refused.status()).at(0).field,
+            "update_mask.paths[1]");
+
+  v1::UpdateCountryRequest good = stale;
+  good.mutable_country()->set_etag(before.etag());
+  good.mutable_country()->set_official_name("must not change: not in mask");
+  auto updated = core_->UpdateCountry(good);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->country().name(), "Norway (renamed)");
+  EXPECT_EQ(updated->country().official_name(), before.official_name());
+  EXPECT_NE(updated->country().etag(), before.etag());
+  EXPECT_EQ(updated->country().revision(), 2);
+  EXPECT_EQ(updated->country().emn_history_size(), 1);
+
+  // The old etag is now stale.
+  EXPECT_EQ(core_->UpdateCountry(good).status().code(),
+            absl::StatusCode::kAborted);
+}
+
+TEST_F(RegistryCoreTest, InvalidHistoryIsRefused) {
+  v1::UpdateCountryRequest request;
+  request.mutable_country()->set_code("NO");
+  auto* period = request.mutable_country()->add_emn_history();
+  period->set_status(v1::EMN_STATUS_OBSERVER);
+  period->set_start_date("2011-01-01");
+  period->set_end_date("2010-01-01");
+  request.mutable_update_mask()->add_paths("emn_history");
+  auto refused = core_->UpdateCountry(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolations(refused.status()).at(0).field,
+            "country.emn_history[0].end_date");
+}
+
+TEST_F(RegistryCoreTest, RegionCountriesAreValidatedAndCanonical) {
+  v1::CreateRegionRequest request;
+  request.mutable_region()->set_id("AEGEAN");
+  request.mutable_region()->set_name("Aegean");
+  request.mutable_region()->add_country_codes("TR");
+  request.mutable_region()->add_country_codes("QQ");
+  auto refused = core_->CreateRegion(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(FieldViolations(refused.status()).at(0).field,
+            "region.country_codes[1]");
+  EXPECT_THAT(refused.status().message(), HasSubstr("\"QQ\""));
+
+  request.mutable_region()->set_country_codes(1, "GR");
+  auto created = core_->CreateRegion(request);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_THAT(created->region().country_codes(), ElementsAre("EL", "TR"));
+
+  v1::DeleteCountryRequest remove;
+  remove.set_code("TR");
+  auto in_use = core_->DeleteCountry(remove);
+  EXPECT_EQ(in_use.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(in_use.status().message(), HasSubstr("AEGEAN"));
+}
+
+TEST_F(RegistryCoreTest, OrganisationLifecycle) {
+  const v1::Organisation created = CreateOrganisation("LA_STRADA");
+  v1::GetOrganisationRequest get;
+  get.set_id("LA_STRADA");
+  EXPECT_EQ(core_->GetOrganisation(get)->organisation().name(),
+            "Organisation LA_STRADA");
+
+  v1::CreateOrganisationRequest duplicate;
+  *duplicate.mutable_organisation() = created;
+  EXPECT_EQ(core_->CreateOrganisation(duplicate).status().code(),
+            absl::StatusCode::kAlreadyExists);
+
+  v1::CreateOrganisationRequest no_kind;
+  no_kind.mutable_organisation()->set_id("OTHER");
+  no_kind.mutable_organisation()->set_name("Other");
+  auto refused = core_->CreateOrganisation(no_kind);
+  EXPECT_EQ(FieldViolations(refused.status()).at(0).field, "organisation.kind");
+
+  v1::DeleteOrganisationRequest remove;
+  remove.set_id("LA_STRADA");
+  remove.set_etag("stale");
+  EXPECT_EQ(core_->DeleteOrganisation(remove).status().code(),
+            absl::StatusCode::kAborted);
+  remove.set_etag(created.etag());
+  ASSERT_TRUE(core_->DeleteOrganisation(remove).ok());
+  EXPECT_EQ(core_->GetOrganisation(get).status().code(),
+            absl::StatusCode::kNotFound);
+
+  v1::ListOrganisationsRequest list;
+  list.add_kinds(v1::ORGANISATION_KIND_EU_AGENCY);
+  auto agencies = core_->ListOrganisations(list);
+  ASSERT_TRUE(agencies.ok());
+  EXPECT_EQ(agencies->total_size(), 5);
+}
+
+TEST_F(RegistryCoreTest, FailedCommitChangesNothing) {
+  store_->fail_commits = true;
+  v1::CreateOrganisationRequest request;
+  request.mutable_organisation()->set_id("LOST");
+  request.mutable_organisation()->set_name("Lost");
+  request.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_CSO);
+  EXPECT_EQ(core_->CreateOrganisation(request).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(core_->revision(), 1);
+  v1::GetOrganisationRequest get;
+  get.set_id("LOST");
+  EXPECT_EQ(core_->GetOrganisation(get).status().code(),
+            absl::StatusCode::kNotFound);
+  auto changes = core_->ChangesAfter(1);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_EQ(changes->changes_size(), 0);
+}
+
+TEST_F(RegistryCoreTest, ChangesComeInOrderAndSurviveReopen) {
+  CreateOrganisation("A_ONE");
+  CreateOrganisation("B_TWO");
+  auto changes = core_->ChangesAfter(1);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->changes_size(), 2);
+  EXPECT_EQ(changes->changes(0).revision(), 2);
+  EXPECT_EQ(changes->changes(0).organisation().id(), "A_ONE");
+  EXPECT_EQ(changes->changes(1).revision(), 3);
+  EXPECT_EQ(changes->revision(), 3);
+
+  Reopen();
+  auto reopened = core_->ChangesAfter(2);
+  ASSERT_TRUE(reopened.ok());
+  ASSERT_EQ(reopened->changes_size(), 1);
+  EXPECT_EQ(reopened->changes(0).organisation().id(), "B_TWO");
+}
+
+TEST_F(RegistryCoreTest, CompactedHistoryIsOutOfRange) {
+  CoreOptions options;
+  options.history_revisions = 3;
+  Reopen(options);
+  for (const char* id : {"A", "B", "C", "D", "E"}) CreateOrganisation(id);
+  EXPECT_EQ(core_->revision(), 6);
+  auto old = core_->ChangesAfter(1);
+  EXPECT_EQ(old.status().code(), absl::StatusCode::kOutOfRange);
+  auto kept = core_->ChangesAfter(3);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->changes_size(), 3);
+  EXPECT_EQ(core_->ChangesAfter(-1).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RegistryCoreTest, SeedIsOneRevision) {
+  auto seed = core_->ChangesAfter(0);
+  ASSERT_TRUE(seed.ok());
+  // 249 countries, 5 regions and 15 organisations, all at revision 1.
+  EXPECT_EQ(seed->changes_size(), 249 + 5 + 15);
+  for (const auto& change : seed->changes()) {
+    EXPECT_EQ(change.revision(), 1);
+    EXPECT_EQ(change.type(), v1::CHANGE_TYPE_CREATED);
+  }
+}
+
+}  // namespace
+}  // namespace thb::registry
