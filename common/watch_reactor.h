@@ -9,6 +9,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/executor.h"
 #include "common/grpc_status.h"
 #include "common/revision_notifier.h"
 #include "grpcpp/support/server_callback.h"
@@ -22,18 +23,21 @@ namespace thb {
 // `changes_after(r)` returns the next batch after revision r (empty when
 // there is none yet) or an error that ends the stream (OUT_OF_RANGE for a
 // compacted revision). The response type needs `changes()` whose elements
-// have `revision()`.
+// have `revision()`. When `changes_after` may block (it reads a disk),
+// pass an `executor` and every call of it runs there.
 template <typename Response>
 class WatchReactor : public grpc::ServerWriteReactor<Response> {
  public:
   using ChangesAfter = std::function<absl::StatusOr<Response>(int64_t)>;
 
   WatchReactor(int64_t from_revision, RevisionNotifier* notifier,
-               ChangesAfter changes_after, std::string domain)
+               ChangesAfter changes_after, std::string domain,
+               Executor* executor = nullptr)
       : sent_(from_revision),
         notifier_(notifier),
         changes_after_(std::move(changes_after)),
-        domain_(std::move(domain)) {
+        domain_(std::move(domain)),
+        executor_(executor) {
     Next();
   }
 
@@ -65,6 +69,14 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
   // Only one Next() chain is ever active: started by the constructor, then
   // continued by exactly one of OnWriteDone or a notification.
   void Next() {
+    if (executor_ != nullptr) {
+      executor_->Schedule([this] { Step(); });
+    } else {
+      Step();
+    }
+  }
+
+  void Step() {
     bool cancelled;
     {
       absl::MutexLock lock(&mu_);
@@ -128,6 +140,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
   RevisionNotifier* notifier_;
   ChangesAfter changes_after_;
   std::string domain_;
+  Executor* executor_;
   Response response_;
 
   absl::Mutex mu_;

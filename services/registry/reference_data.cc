@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/dates.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -178,6 +179,17 @@ std::string StringField(const google::protobuf::Struct& entry,
 }
 
 }  // namespace
+
+v1::EmnStatus StatusOn(const v1::Country& country, absl::CivilDay day) {
+  const std::string date = FormatDate(day);
+  for (const auto& period : country.emn_history()) {
+    const bool started =
+        period.start_date().empty() || period.start_date() <= date;
+    const bool ended = !period.end_date().empty() && period.end_date() < date;
+    if (started && !ended) return period.status();
+  }
+  return v1::EMN_STATUS_NONE;
+}
 
 std::string EuCodeFromIso(const std::string& iso_alpha2) {
   if (iso_alpha2 == "GR") return "EL";

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "thb/registry/v1/registry.pb.h"
 
 namespace thb::registry {
@@ -29,6 +30,10 @@ inline constexpr int kReferenceDataVersion = 1;
 // The EU's codes for the two countries whose ISO code it does not use.
 // Returns the canonical code for an ISO alpha-2 code ("GR" → "EL").
 std::string EuCodeFromIso(const std::string& iso_alpha2);
+
+// A country's EMN status on `day` by its history: the period that contains
+// the day, or EMN_STATUS_NONE.
+v1::EmnStatus StatusOn(const v1::Country& country, absl::CivilDay day);
 
 // Reads ISO 3166-1 from the iso-codes JSON file at `iso_codes_path` and adds
 // the EU, EMN, region and organisation facts. A missing or malformed file is

@@ -135,17 +135,6 @@ absl::StatusOr<std::string> NormalizeCountryCode(std::string code,
   return code;
 }
 
-v1::EmnStatus StatusOn(const Country& country, absl::CivilDay day) {
-  const std::string date = FormatDate(day);
-  for (const auto& period : country.emn_history()) {
-    const bool started =
-        period.start_date().empty() || period.start_date() <= date;
-    const bool ended = !period.end_date().empty() && period.end_date() < date;
-    if (started && !ended) return period.status();
-  }
-  return v1::EMN_STATUS_NONE;
-}
-
 absl::Status ValidateHistory(Country& country) {
   auto& history = *country.mutable_emn_history();
   for (int i = 0; i < history.size(); ++i) {

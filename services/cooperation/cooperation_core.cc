@@ -1,0 +1,499 @@
+#include "services/cooperation/cooperation_core.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/dates.h"
+#include "common/errors.h"
+#include "common/fingerprint.h"
+#include "common/page_token.h"
+#include "domain/record_filter.h"
+#include "google/protobuf/util/field_mask_util.h"
+#include "google/protobuf/util/time_util.h"
+#include "services/cooperation/record_validation.h"
+
+namespace thb::cooperation {
+namespace {
+
+using google::protobuf::util::FieldMaskUtil;
+using google::protobuf::util::TimeUtil;
+using v1::CooperationRecord;
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 10000;
+constexpr int kScanChunk = 512;
+constexpr size_t kMaxRequestIdLength = 64;
+
+const std::set<std::string>& WritableFields() {
+  static const auto* fields = new std::set<std::string>{
+      "reporting_country", "kind",         "title",    "description",
+      "thematic_areas",    "form",         "partners", "target_regions",
+      "target_countries",  "implementers", "funding",  "start_year",
+      "end_year",          "status",       "tags",     "sources"};
+  return *fields;
+}
+
+std::string Etag(const std::string& id, int64_t revision) {
+  return FingerprintHex(
+      Fingerprint64(absl::StrCat("record/", id, "@", revision)));
+}
+
+std::string NewRecordId() {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen = new absl::BitGen();
+  absl::MutexLock lock(&mu);
+  return absl::StrFormat("r%016x", absl::Uniform<uint64_t>(*gen));
+}
+
+void ClearOutputOnly(CooperationRecord& record) {
+  record.clear_revision();
+  record.clear_etag();
+  record.clear_create_time();
+  record.clear_update_time();
+}
+
+absl::Status CheckRequestId(const std::string& request_id) {
+  if (request_id.size() > kMaxRequestIdLength) {
+    return InvalidArgument(
+        "request_id",
+        absl::StrCat("is ", request_id.size(),
+                     " characters long; the limit is ", kMaxRequestIdLength));
+  }
+  return absl::OkStatus();
+}
+
+// The fingerprint of a write request, without its request id, so that a
+// retry matches the original.
+template <typename Request>
+uint64_t RequestFingerprint(Request request) {
+  request.clear_request_id();
+  return Fingerprint64(absl::StrCat(Request::descriptor()->full_name(), "/",
+                                    MessageFingerprint(request)));
+}
+
+template <typename Response>
+absl::StatusOr<Response> ParseStored(const std::string& bytes) {
+  Response response;
+  if (!response.ParseFromString(bytes)) {
+    return absl::DataLossError("a stored response cannot be read back");
+  }
+  return response;
+}
+
+}  // namespace
+
+CooperationCore::CooperationCore(std::unique_ptr<CooperationStore> store,
+                                 const registry::References* references,
+                                 CoreOptions options, StoreInfo info)
+    : store_(std::move(store)),
+      references_(references),
+      options_(options),
+      notifier_(info.revision),
+      revision_(info.revision),
+      compacted_revision_(info.compacted_revision) {}
+
+absl::StatusOr<std::unique_ptr<CooperationCore>> CooperationCore::Open(
+    std::unique_ptr<CooperationStore> store,
+    const registry::References* references, CoreOptions options) {
+  if (options.history_revisions < 1) {
+    return InvalidArgument(
+        "history_revisions",
+        absl::StrCat(options.history_revisions, " must be at least 1"));
+  }
+  auto info = store->Info();
+  if (!info.ok()) return info.status();
+  return std::unique_ptr<CooperationCore>(
+      new CooperationCore(std::move(store), references, options, *info));
+}
+
+int64_t CooperationCore::revision() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return revision_;
+}
+
+absl::StatusOr<std::optional<std::string>> CooperationCore::Replay(
+    const std::string& request_id, uint64_t fingerprint) {
+  if (request_id.empty()) return std::nullopt;
+  auto stored = store_->FindRequest(request_id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return std::nullopt;
+  if ((*stored)->fingerprint != fingerprint) {
+    return WithReason(
+        InvalidArgument("request_id",
+                        absl::StrCat("\"", request_id,
+                                     "\" was already used for a different "
+                                     "request")),
+        "REQUEST_ID_REUSED");
+  }
+  return std::move((*stored)->response);
+}
+
+void CooperationCore::Stamp(int64_t revision, absl::Time now,
+                            std::vector<CooperationRecord>& records,
+                            ChangeKind kind, std::vector<ChangeRow>& changes) {
+  const auto timestamp =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  for (auto& record : records) {
+    record.set_revision(revision);
+    record.set_etag(Etag(record.id(), revision));
+    *record.mutable_update_time() = timestamp;
+    if (kind == ChangeKind::kCreated) *record.mutable_create_time() = timestamp;
+    changes.push_back(ChangeRow{revision, kind, record.id(),
+                                absl::ToUnixMicros(now),
+                                record.SerializeAsString()});
+  }
+}
+
+absl::Status CooperationCore::Commit(
+    int64_t revision, std::vector<ChangeRow> changes,
+    const std::string& request_id, uint64_t fingerprint,
+    const google::protobuf::Message& response) {
+  CommitBatch batch;
+  batch.revision = revision;
+  batch.changes = std::move(changes);
+  if (!request_id.empty()) {
+    batch.request = StoredRequest{request_id, fingerprint, revision,
+                                  response.SerializeAsString()};
+  }
+  int64_t compacted;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    compacted = compacted_revision_;
+  }
+  if (revision - compacted > options_.history_revisions) {
+    batch.compact_through = revision - options_.history_revisions;
+    // Announced before the store drops the entries, so that no reader ever
+    // takes a log with a hole for a complete one; if the commit fails, a
+    // watcher only lists again a little early.
+    absl::MutexLock lock(&mu_);
+    compacted_revision_ = batch.compact_through;
+  }
+  if (auto status = store_->Commit(batch); !status.ok()) return status;
+  {
+    absl::MutexLock lock(&mu_);
+    revision_ = revision;
+  }
+  notifier_.Publish(revision);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
+    const v1::CreateRecordRequest& request, absl::Time deadline) {
+  if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
+    return status;
+  }
+  const uint64_t fingerprint = RequestFingerprint(request);
+
+  auto snapshot = references_->Snapshot(deadline);
+  if (!snapshot.ok()) return snapshot.status();
+  CooperationRecord record = request.record();
+  ClearOutputOnly(record);
+  if (!record.id().empty()) {
+    if (auto s = ValidateRecordId(record.id(), "record.id"); !s.ok()) return s;
+  }
+  if (auto s = ValidateRecord(record, **snapshot, "record"); !s.ok()) return s;
+
+  absl::MutexLock write(&write_mu_);
+  auto replay = Replay(request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) {
+    return ParseStored<v1::CreateRecordResponse>(**replay);
+  }
+  if (record.id().empty()) record.set_id(NewRecordId());
+  auto existing = store_->Existing({record.id()});
+  if (!existing.ok()) return existing.status();
+  if (!existing->empty()) return AlreadyExists("record", record.id());
+
+  const int64_t next = revision() + 1;
+  std::vector<CooperationRecord> records = {std::move(record)};
+  std::vector<ChangeRow> changes;
+  Stamp(next, absl::Now(), records, ChangeKind::kCreated, changes);
+  v1::CreateRecordResponse response;
+  *response.mutable_record() = std::move(records[0]);
+  if (auto s = Commit(next, std::move(changes), request.request_id(),
+                      fingerprint, response);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<v1::BatchCreateRecordsResponse>
+CooperationCore::BatchCreateRecords(
+    const v1::BatchCreateRecordsRequest& request, absl::Time deadline) {
+  if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
+    return status;
+  }
+  if (request.records().empty()) {
+    return InvalidArgument("records", "is empty: nothing to create");
+  }
+  if (request.records_size() > options_.max_batch_records) {
+    return InvalidArgument(
+        "records",
+        absl::StrCat(request.records_size(), " records; the limit is ",
+                     options_.max_batch_records, " a call"));
+  }
+  const uint64_t fingerprint = RequestFingerprint(request);
+  auto snapshot = references_->Snapshot(deadline);
+  if (!snapshot.ok()) return snapshot.status();
+
+  std::vector<CooperationRecord> records(request.records().begin(),
+                                         request.records().end());
+  std::set<std::string> ids;
+  for (size_t i = 0; i < records.size(); ++i) {
+    CooperationRecord& record = records[i];
+    const std::string prefix = absl::StrCat("records[", i, "]");
+    ClearOutputOnly(record);
+    if (!record.id().empty()) {
+      if (auto s = ValidateRecordId(record.id(), prefix + ".id"); !s.ok()) {
+        return s;
+      }
+      if (!ids.insert(record.id()).second) {
+        return InvalidArgument(
+            prefix + ".id",
+            absl::StrCat("\"", record.id(),
+                         "\" appears more than once in the batch"));
+      }
+    }
+    if (auto s = ValidateRecord(record, **snapshot, prefix); !s.ok()) return s;
+  }
+
+  absl::MutexLock write(&write_mu_);
+  auto replay = Replay(request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) {
+    return ParseStored<v1::BatchCreateRecordsResponse>(**replay);
+  }
+  auto existing = store_->Existing({ids.begin(), ids.end()});
+  if (!existing.ok()) return existing.status();
+  if (!existing->empty()) {
+    return AlreadyExists("record", absl::StrJoin(*existing, ", "));
+  }
+  for (auto& record : records) {
+    if (record.id().empty()) record.set_id(NewRecordId());
+  }
+
+  const int64_t next = revision() + 1;
+  std::vector<ChangeRow> changes;
+  changes.reserve(records.size());
+  Stamp(next, absl::Now(), records, ChangeKind::kCreated, changes);
+  v1::BatchCreateRecordsResponse response;
+  response.set_revision(next);
+  response.mutable_records()->Reserve(records.size());
+  for (auto& record : records) *response.add_records() = std::move(record);
+  if (auto s = Commit(next, std::move(changes), request.request_id(),
+                      fingerprint, response);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
+    const v1::UpdateRecordRequest& request, absl::Time deadline) {
+  if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
+    return status;
+  }
+  const std::string& id = request.record().id();
+  if (auto s = ValidateRecordId(id, "record.id"); !s.ok()) return s;
+  google::protobuf::FieldMask mask;
+  if (request.update_mask().paths().empty()) {
+    for (const auto& path : WritableFields()) mask.add_paths(path);
+  } else {
+    for (int i = 0; i < request.update_mask().paths_size(); ++i) {
+      const std::string& path = request.update_mask().paths(i);
+      if (!WritableFields().count(path)) {
+        return InvalidArgument(
+            absl::StrCat("update_mask.paths[", i, "]"),
+            absl::StrCat("\"", path,
+                         "\" is not a writable field of a record; writable: ",
+                         absl::StrJoin(WritableFields(), ", ")));
+      }
+      mask.add_paths(path);
+    }
+  }
+  const uint64_t fingerprint = RequestFingerprint(request);
+  auto snapshot = references_->Snapshot(deadline);
+  if (!snapshot.ok()) return snapshot.status();
+
+  absl::MutexLock write(&write_mu_);
+  auto replay = Replay(request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) {
+    return ParseStored<v1::UpdateRecordResponse>(**replay);
+  }
+  auto row = store_->Get(id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return NotFound("record", id);
+  CooperationRecord record;
+  record.ParseFromString((*row)->data);
+  if (!request.record().etag().empty() &&
+      request.record().etag() != record.etag()) {
+    return EtagMismatch("record", id, request.record().etag(), record.etag());
+  }
+  FieldMaskUtil::MergeOptions options;
+  options.set_replace_repeated_fields(true);
+  options.set_replace_message_fields(true);
+  FieldMaskUtil::MergeMessageTo(request.record(), mask, options, &record);
+  if (auto s = ValidateRecord(record, **snapshot, "record"); !s.ok()) return s;
+
+  const int64_t next = revision() + 1;
+  std::vector<CooperationRecord> records = {std::move(record)};
+  std::vector<ChangeRow> changes;
+  Stamp(next, absl::Now(), records, ChangeKind::kUpdated, changes);
+  v1::UpdateRecordResponse response;
+  *response.mutable_record() = std::move(records[0]);
+  if (auto s = Commit(next, std::move(changes), request.request_id(),
+                      fingerprint, response);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<v1::DeleteRecordResponse> CooperationCore::DeleteRecord(
+    const v1::DeleteRecordRequest& request) {
+  if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
+    return status;
+  }
+  if (auto s = ValidateRecordId(request.id(), "id"); !s.ok()) return s;
+  const uint64_t fingerprint = RequestFingerprint(request);
+
+  absl::MutexLock write(&write_mu_);
+  auto replay = Replay(request.request_id(), fingerprint);
+  if (!replay.ok()) return replay.status();
+  if (replay->has_value()) {
+    return ParseStored<v1::DeleteRecordResponse>(**replay);
+  }
+  auto row = store_->Get(request.id());
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return NotFound("record", request.id());
+  CooperationRecord record;
+  record.ParseFromString((*row)->data);
+  if (!request.etag().empty() && request.etag() != record.etag()) {
+    return EtagMismatch("record", request.id(), request.etag(), record.etag());
+  }
+  const int64_t next = revision() + 1;
+  std::vector<ChangeRow> changes = {
+      ChangeRow{next, ChangeKind::kDeleted, request.id(),
+                absl::ToUnixMicros(absl::Now()), std::move((*row)->data)}};
+  v1::DeleteRecordResponse response;
+  response.set_revision(next);
+  if (auto s = Commit(next, std::move(changes), request.request_id(),
+                      fingerprint, response);
+      !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetRecordResponse> CooperationCore::GetRecord(
+    const v1::GetRecordRequest& request) const {
+  if (auto s = ValidateRecordId(request.id(), "id"); !s.ok()) return s;
+  auto row = store_->Get(request.id());
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return NotFound("record", request.id());
+  v1::GetRecordResponse response;
+  response.mutable_record()->ParseFromString((*row)->data);
+  return response;
+}
+
+absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
+    const v1::ListRecordsRequest& request, absl::Time deadline) const {
+  auto page_size =
+      EffectivePageSize(request.page_size(), kDefaultPageSize, kMaxPageSize);
+  if (!page_size.ok()) return page_size.status();
+  v1::ListRecordsRequest filters = request;
+  filters.clear_page_size();
+  filters.clear_page_token();
+  const uint64_t filter_hash = MessageFingerprint(filters);
+  auto after = DecodePageToken(request.page_token(), filter_hash);
+  if (!after.ok()) return after.status();
+  if (auto s = domain::ValidateFilter(request.filter(), "filter"); !s.ok()) {
+    return s;
+  }
+  auto day = ParseDateOrToday(request.as_of_date(), "as_of_date");
+  if (!day.ok()) return day.status();
+  std::shared_ptr<const registry::RegistrySnapshot> registry;
+  if (!request.filter().emn_statuses().empty()) {
+    auto snapshot = references_->Snapshot(deadline);
+    if (!snapshot.ok()) return snapshot.status();
+    registry = std::move(*snapshot);
+  }
+  const bool filtered =
+      request.has_filter() && request.filter().ByteSizeLong() > 0;
+
+  v1::ListRecordsResponse response;
+  response.set_revision(revision());
+  std::string cursor = *after;
+  bool more = true;
+  while (more && response.records_size() < *page_size) {
+    auto rows = store_->Scan(cursor, kScanChunk);
+    if (!rows.ok()) return rows.status();
+    more = static_cast<int>(rows->size()) == kScanChunk;
+    for (auto& row : *rows) {
+      cursor = row.id;
+      CooperationRecord record;
+      record.ParseFromString(row.data);
+      const auto status =
+          registry != nullptr
+              ? registry->StatusOn(record.reporting_country(), *day)
+              : registry::v1::EMN_STATUS_UNSPECIFIED;
+      if (filtered && !domain::Matches(record, request.filter(), status)) {
+        continue;
+      }
+      *response.add_records() = std::move(record);
+      if (response.records_size() == *page_size) {
+        more = true;
+        break;
+      }
+    }
+  }
+  if (more && response.records_size() == *page_size) {
+    response.set_next_page_token(EncodePageToken(cursor, filter_hash));
+  }
+  if (!filtered) {
+    auto count = store_->Count();
+    if (!count.ok()) return count.status();
+    response.set_total_size(static_cast<int32_t>(*count));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::WatchResponse> CooperationCore::ChangesAfter(
+    int64_t from_revision) const {
+  if (from_revision < 0) {
+    return InvalidArgument("from_revision",
+                           absl::StrCat(from_revision, " is negative"));
+  }
+  int64_t compacted;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    compacted = compacted_revision_;
+  }
+  if (from_revision < compacted) {
+    return RevisionCompacted(from_revision, compacted + 1);
+  }
+  auto rows =
+      store_->ChangesAfter(from_revision, options_.max_changes_per_batch);
+  if (!rows.ok()) return rows.status();
+  v1::WatchResponse response;
+  response.set_revision(revision());
+  response.mutable_changes()->Reserve(rows->size());
+  for (const auto& row : *rows) {
+    v1::Change* change = response.add_changes();
+    change->set_revision(row.revision);
+    change->set_type(static_cast<v1::ChangeType>(row.type));
+    *change->mutable_commit_time() =
+        TimeUtil::MicrosecondsToTimestamp(row.commit_time_micros);
+    change->mutable_record()->ParseFromString(row.data);
+  }
+  return response;
+}
+
+}  // namespace thb::cooperation

@@ -1,0 +1,101 @@
+#ifndef THB_SERVICES_COOPERATION_COOPERATION_CORE_H_
+#define THB_SERVICES_COOPERATION_COOPERATION_CORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/revision_notifier.h"
+#include "services/cooperation/cooperation_store.h"
+#include "services/registry/client/registry_mirror.h"
+#include "thb/cooperation/v1/cooperation_service.pb.h"
+
+namespace thb::cooperation {
+
+struct CoreOptions {
+  // Revisions of change history (and of remembered request ids) kept.
+  int64_t history_revisions = 10000;
+  // Most changes one ChangesAfter call gathers (whole revisions).
+  int max_changes_per_batch = 1000;
+  // Most records one BatchCreateRecords call may carry.
+  int max_batch_records = 10000;
+};
+
+// The cooperation service's logic: validation of records against the
+// registry's codes, ids, etags, request-id idempotency, revisions, the
+// change log and record filters. Writes are serialized and durable before
+// they return; reads go to the store and may run alongside.
+class CooperationCore {
+ public:
+  static absl::StatusOr<std::unique_ptr<CooperationCore>> Open(
+      std::unique_ptr<CooperationStore> store,
+      const registry::References* references, CoreOptions options = {});
+
+  // `deadline` bounds the wait for the registry's codes (UNAVAILABLE when
+  // they are not there in time; nothing is written then).
+  absl::StatusOr<v1::CreateRecordResponse> CreateRecord(
+      const v1::CreateRecordRequest& request, absl::Time deadline);
+  absl::StatusOr<v1::BatchCreateRecordsResponse> BatchCreateRecords(
+      const v1::BatchCreateRecordsRequest& request, absl::Time deadline);
+  absl::StatusOr<v1::UpdateRecordResponse> UpdateRecord(
+      const v1::UpdateRecordRequest& request, absl::Time deadline);
+  absl::StatusOr<v1::DeleteRecordResponse> DeleteRecord(
+      const v1::DeleteRecordRequest& request);
+
+  absl::StatusOr<v1::GetRecordResponse> GetRecord(
+      const v1::GetRecordRequest& request) const;
+  // Filtering on EMN status needs the registry; the other filters do not.
+  absl::StatusOr<v1::ListRecordsResponse> ListRecords(
+      const v1::ListRecordsRequest& request, absl::Time deadline) const;
+
+  // Changes after `from_revision`, whole revisions at a time; empty when
+  // none yet; OUT_OF_RANGE when the log no longer reaches back that far.
+  absl::StatusOr<v1::WatchResponse> ChangesAfter(int64_t from_revision) const;
+
+  int64_t revision() const;
+  RevisionNotifier& notifier() { return notifier_; }
+
+ private:
+  CooperationCore(std::unique_ptr<CooperationStore> store,
+                  const registry::References* references, CoreOptions options,
+                  StoreInfo info);
+
+  // Returns the stored response of an earlier request with `request_id`, if
+  // any: OK with the response bytes for a retry of the same request,
+  // INVALID_ARGUMENT when the id was used for another request.
+  absl::StatusOr<std::optional<std::string>> Replay(
+      const std::string& request_id, uint64_t fingerprint)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // Sets revision, etag and times of each written record for a commit at
+  // `revision`, in the records and in their serialized form.
+  static void Stamp(int64_t revision, absl::Time now,
+                    std::vector<v1::CooperationRecord>& records,
+                    ChangeKind kind, std::vector<ChangeRow>& changes);
+
+  // Makes `changes` durable at the next revision (with the response
+  // remembered under `request_id`, if set), then publishes the revision.
+  absl::Status Commit(int64_t revision, std::vector<ChangeRow> changes,
+                      const std::string& request_id, uint64_t fingerprint,
+                      const google::protobuf::Message& response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  std::unique_ptr<CooperationStore> store_;
+  const registry::References* references_;
+  CoreOptions options_;
+  RevisionNotifier notifier_;
+
+  absl::Mutex write_mu_;
+  mutable absl::Mutex mu_;
+  int64_t revision_ ABSL_GUARDED_BY(mu_);
+  int64_t compacted_revision_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace thb::cooperation
+
+#endif  // THB_SERVICES_COOPERATION_COOPERATION_CORE_H_

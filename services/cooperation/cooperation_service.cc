@@ -1,0 +1,81 @@
+#include "services/cooperation/cooperation_service.h"
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "common/unary.h"
+#include "common/watch_reactor.h"
+
+namespace thb::cooperation {
+
+absl::Time CooperationService::Deadline(
+    grpc::CallbackServerContext* context) const {
+  const absl::Time fallback = absl::Now() + default_timeout_;
+  const absl::Time deadline = absl::FromChrono(context->deadline());
+  return std::min(deadline, fallback);
+}
+
+grpc::ServerUnaryReactor* CooperationService::CreateRecord(
+    grpc::CallbackServerContext* context,
+    const v1::CreateRecordRequest* request,
+    v1::CreateRecordResponse* response) {
+  return OffloadUnary(context, writers_, response, kDomain,
+                      [this, request, deadline = Deadline(context)] {
+                        return core_->CreateRecord(*request, deadline);
+                      });
+}
+
+grpc::ServerUnaryReactor* CooperationService::BatchCreateRecords(
+    grpc::CallbackServerContext* context,
+    const v1::BatchCreateRecordsRequest* request,
+    v1::BatchCreateRecordsResponse* response) {
+  return OffloadUnary(context, writers_, response, kDomain,
+                      [this, request, deadline = Deadline(context)] {
+                        return core_->BatchCreateRecords(*request, deadline);
+                      });
+}
+
+grpc::ServerUnaryReactor* CooperationService::UpdateRecord(
+    grpc::CallbackServerContext* context,
+    const v1::UpdateRecordRequest* request,
+    v1::UpdateRecordResponse* response) {
+  return OffloadUnary(context, writers_, response, kDomain,
+                      [this, request, deadline = Deadline(context)] {
+                        return core_->UpdateRecord(*request, deadline);
+                      });
+}
+
+grpc::ServerUnaryReactor* CooperationService::DeleteRecord(
+    grpc::CallbackServerContext* context,
+    const v1::DeleteRecordRequest* request,
+    v1::DeleteRecordResponse* response) {
+  return OffloadUnary(context, writers_, response, kDomain, [this, request] {
+    return core_->DeleteRecord(*request);
+  });
+}
+
+grpc::ServerUnaryReactor* CooperationService::GetRecord(
+    grpc::CallbackServerContext* context, const v1::GetRecordRequest* request,
+    v1::GetRecordResponse* response) {
+  return OffloadUnary(context, readers_, response, kDomain,
+                      [this, request] { return core_->GetRecord(*request); });
+}
+
+grpc::ServerUnaryReactor* CooperationService::ListRecords(
+    grpc::CallbackServerContext* context, const v1::ListRecordsRequest* request,
+    v1::ListRecordsResponse* response) {
+  return OffloadUnary(context, readers_, response, kDomain,
+                      [this, request, deadline = Deadline(context)] {
+                        return core_->ListRecords(*request, deadline);
+                      });
+}
+
+grpc::ServerWriteReactor<v1::WatchResponse>* CooperationService::Watch(
+    grpc::CallbackServerContext* /*context*/, const v1::WatchRequest* request) {
+  return new WatchReactor<v1::WatchResponse>(
+      request->from_revision(), &core_->notifier(),
+      [core = core_](int64_t after) { return core->ChangesAfter(after); },
+      kDomain, readers_);
+}
+
+}  // namespace thb::cooperation

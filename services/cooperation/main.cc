@@ -1,0 +1,123 @@
+// thb-cooperation: cooperation records with their sources, validated against
+// the registry.
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/channel.h"
+#include "common/config.h"
+#include "common/executor.h"
+#include "common/logging.h"
+#include "common/port_file.h"
+#include "common/server.h"
+#include "services/cooperation/cooperation_core.h"
+#include "services/cooperation/cooperation_service.h"
+#include "services/cooperation/sqlite_cooperation_store.h"
+#include "services/registry/client/registry_mirror.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
+ABSL_FLAG(int, port, 50052, "Port to listen on; 0 picks a free one.");
+ABSL_FLAG(std::string, port_file, "",
+          "If set, the bound port is written to this file once listening.");
+ABSL_FLAG(std::string, db, "thb-cooperation.sqlite3",
+          "SQLite database file; created on first start.");
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
+          "Address of thb-registry, whose codes records are checked against.");
+ABSL_FLAG(int64_t, history_revisions, 10000,
+          "Revisions of change history kept for Watch to resume from (and of "
+          "request ids remembered for idempotent retries).");
+ABSL_FLAG(int, read_threads, 4, "Threads that run reads and Watch batches.");
+ABSL_FLAG(int, write_threads, 2, "Threads that run writes.");
+ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
+          "Deadline of a call that brings none.");
+ABSL_FLAG(absl::Duration, drain, absl::Seconds(2),
+          "After SIGTERM, how long readiness reports NOT_SERVING before the "
+          "server stops accepting calls.");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+          "Connections older than this are asked to reconnect (0: never).");
+
+int main(int argc, char** argv) {
+  thb::ParseFlagsWithEnvironment(
+      argc, argv,
+      {{"host", "THB_COOPERATION_HOST"},
+       {"port", "THB_COOPERATION_PORT"},
+       {"port_file", "THB_COOPERATION_PORT_FILE"},
+       {"db", "THB_COOPERATION_DB"},
+       {"registry", "THB_REGISTRY_ADDRESS"},
+       {"history_revisions", "THB_COOPERATION_HISTORY_REVISIONS"},
+       {"read_threads", "THB_COOPERATION_READ_THREADS"},
+       {"write_threads", "THB_COOPERATION_WRITE_THREADS"},
+       {"default_timeout", "THB_DEFAULT_TIMEOUT"},
+       {"drain", "THB_DRAIN"},
+       {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
+      "thb-cooperation: the cooperation record store of thb.\n"
+      "Every flag can also be set by the environment variable in brackets; "
+      "see --helpfull.");
+  thb::SetLogName("cooperation");
+
+  thb::ServerOptions server_options;
+  server_options.host = absl::GetFlag(FLAGS_host);
+  server_options.port = absl::GetFlag(FLAGS_port);
+  server_options.drain = absl::GetFlag(FLAGS_drain);
+  server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  thb::Server server(server_options);
+  thb::InstallSignalHandlers(&server);
+
+  auto store =
+      thb::cooperation::SqliteCooperationStore::Open(absl::GetFlag(FLAGS_db));
+  if (!store.ok()) {
+    THB_LOG(Error) << "opening " << absl::GetFlag(FLAGS_db) << ": "
+                   << store.status();
+    return EXIT_FAILURE;
+  }
+
+  thb::registry::RegistryMirror::Options mirror_options;
+  mirror_options.address = absl::GetFlag(FLAGS_registry);
+  thb::registry::RegistryMirror registry(
+      thb::MakeChannel(absl::GetFlag(FLAGS_registry)), mirror_options);
+  registry.Start();
+
+  thb::cooperation::CoreOptions core_options;
+  core_options.history_revisions = absl::GetFlag(FLAGS_history_revisions);
+  auto core = thb::cooperation::CooperationCore::Open(std::move(*store),
+                                                      &registry, core_options);
+  if (!core.ok()) {
+    THB_LOG(Error) << core.status();
+    return EXIT_FAILURE;
+  }
+
+  thb::Executor writers(absl::GetFlag(FLAGS_write_threads));
+  thb::Executor readers(absl::GetFlag(FLAGS_read_threads));
+  thb::cooperation::CooperationService service(
+      core->get(), &writers, &readers, absl::GetFlag(FLAGS_default_timeout));
+  server.AddService(&service);
+  if (auto status = server.Start(); !status.ok()) {
+    THB_LOG(Error) << status;
+    return EXIT_FAILURE;
+  }
+  // Reads work without the registry, so readiness does not wait for it;
+  // writes answer UNAVAILABLE until its codes are known.
+  server.SetReady(
+      thb::cooperation::v1::CooperationRecordService::service_full_name(),
+      true);
+  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
+      !port_file.empty()) {
+    if (auto status = thb::WritePortFile(port_file, server.port());
+        !status.ok()) {
+      THB_LOG(Error) << status;
+      server.Stop();
+      return EXIT_FAILURE;
+    }
+  }
+  THB_LOG(Info) << "serving thb.cooperation.v1.CooperationRecordService on "
+                << server.address() << " at revision " << (*core)->revision()
+                << " (" << absl::GetFlag(FLAGS_db) << "; registry "
+                << absl::GetFlag(FLAGS_registry) << ")";
+  server.Wait();
+  registry.Stop();
+  THB_LOG(Info) << "stopped";
+  return EXIT_SUCCESS;
+}

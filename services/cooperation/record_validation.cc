@@ -1,0 +1,322 @@
+#include "services/cooperation/record_validation.h"
+
+#include <algorithm>
+#include <set>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "common/errors.h"
+
+namespace thb::cooperation {
+namespace {
+
+using registry::RegistrySnapshot;
+
+bool IsLowerKebab(const std::string& text, size_t max_length) {
+  if (text.empty() || text.size() > max_length) return false;
+  if (text.front() == '-' || text.back() == '-') return false;
+  char previous = 0;
+  for (char c : text) {
+    const bool ok =
+        absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-';
+    if (!ok || (c == '-' && previous == '-')) return false;
+    previous = c;
+  }
+  return true;
+}
+
+absl::Status CheckText(const std::string& text, const std::string& field,
+                       size_t max, bool required) {
+  if (required && text.empty()) return InvalidArgument(field, "is required");
+  if (text.size() > max) {
+    return InvalidArgument(
+        field,
+        absl::StrCat("is ", text.size(), " bytes long; the limit is ", max));
+  }
+  return absl::OkStatus();
+}
+
+template <typename List>
+absl::Status CheckLength(const List& list, const std::string& field) {
+  if (list.size() > kMaxListLength) {
+    return InvalidArgument(
+        field, absl::StrCat("has ", list.size(), " entries; the limit is ",
+                            kMaxListLength));
+  }
+  return absl::OkStatus();
+}
+
+// Sorts a repeated enum field and drops duplicates, refusing UNSPECIFIED and
+// values the enum does not define.
+template <typename Repeated, typename IsValid, typename Name>
+absl::Status NormalizeEnums(Repeated* values, const std::string& field,
+                            IsValid is_valid, Name name) {
+  if (auto s = CheckLength(*values, field); !s.ok()) return s;
+  std::set<int> seen;
+  for (int i = 0; i < values->size(); ++i) {
+    const int value = values->Get(i);
+    if (value == 0 || !is_valid(value)) {
+      return InvalidArgument(
+          absl::StrCat(field, "[", i, "]"),
+          absl::StrCat(value == 0 ? std::string(name(0)) : absl::StrCat(value),
+                       " is not an accepted value"));
+    }
+    seen.insert(value);
+  }
+  values->Clear();
+  for (int value : seen) values->Add(value);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Country(const RegistrySnapshot& registry,
+                                    const std::string& code,
+                                    const std::string& field) {
+  if (code.empty()) return InvalidArgument(field, "is required");
+  auto canonical = registry.CanonicalCountry(code);
+  if (!canonical.has_value()) {
+    return InvalidArgument(
+        field, absl::StrCat("\"", code, "\" is not a country of the registry"));
+  }
+  return *canonical;
+}
+
+// The organisation kind a partner kind must name, if it names one.
+std::optional<registry::v1::OrganisationKind> OrganisationKindOf(
+    v1::PartnerKind kind) {
+  switch (kind) {
+    case v1::PARTNER_KIND_INTERNATIONAL_ORGANISATION:
+      return registry::v1::ORGANISATION_KIND_INTERNATIONAL_ORGANISATION;
+    case v1::PARTNER_KIND_EU_AGENCY:
+      return registry::v1::ORGANISATION_KIND_EU_AGENCY;
+    case v1::PARTNER_KIND_EU_FRAMEWORK:
+      return registry::v1::ORGANISATION_KIND_EU_FRAMEWORK;
+    case v1::PARTNER_KIND_NGO:
+      return registry::v1::ORGANISATION_KIND_NGO;
+    case v1::PARTNER_KIND_CSO:
+      return registry::v1::ORGANISATION_KIND_CSO;
+    default:
+      return std::nullopt;
+  }
+}
+
+absl::Status ValidatePartners(
+    google::protobuf::RepeatedPtrField<v1::Partner>* partners,
+    const RegistrySnapshot& registry, const std::string& field) {
+  if (auto s = CheckLength(*partners, field); !s.ok()) return s;
+  for (int i = 0; i < partners->size(); ++i) {
+    v1::Partner& partner = (*partners)[i];
+    const std::string path = absl::StrCat(field, "[", i, "]");
+    if (partner.kind() == v1::PARTNER_KIND_UNSPECIFIED ||
+        !v1::PartnerKind_IsValid(partner.kind())) {
+      return InvalidArgument(path + ".kind",
+                             absl::StrCat(v1::PartnerKind_Name(partner.kind()),
+                                          " is not an accepted partner kind"));
+    }
+    if (partner.id().empty()) continue;
+    if (auto organisation_kind = OrganisationKindOf(partner.kind());
+        organisation_kind.has_value()) {
+      auto it = registry.organisations.find(partner.id());
+      if (it == registry.organisations.end()) {
+        return InvalidArgument(path + ".id",
+                               absl::StrCat("\"", partner.id(),
+                                            "\" is not an organisation of the "
+                                            "registry"));
+      }
+      if (it->second.kind() != *organisation_kind) {
+        return InvalidArgument(
+            path + ".id",
+            absl::StrCat("\"", partner.id(), "\" is an ",
+                         registry::v1::OrganisationKind_Name(it->second.kind()),
+                         ", not a partner of kind ",
+                         v1::PartnerKind_Name(partner.kind())));
+      }
+    } else {
+      auto code = Country(registry, partner.id(), path + ".id");
+      if (!code.ok()) return code.status();
+      partner.set_id(*code);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateRecordId(const std::string& id, const std::string& field) {
+  if (!IsLowerKebab(id, 63)) {
+    return InvalidArgument(
+        field, absl::StrCat("\"", id,
+                            "\" is not an id of 1 to 63 lower-case letters, "
+                            "digits and single hyphens"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRecord(v1::CooperationRecord& record,
+                            const RegistrySnapshot& registry,
+                            const std::string& prefix) {
+  const auto field = [&](const char* name) {
+    return absl::StrCat(prefix, ".", name);
+  };
+  auto reporting =
+      Country(registry, record.reporting_country(), field("reporting_country"));
+  if (!reporting.ok()) return reporting.status();
+  record.set_reporting_country(*reporting);
+
+  if (record.kind() == v1::RECORD_KIND_UNSPECIFIED ||
+      !v1::RecordKind_IsValid(record.kind())) {
+    return InvalidArgument(field("kind"),
+                           absl::StrCat(v1::RecordKind_Name(record.kind()),
+                                        " is not an accepted kind; it is "
+                                        "required"));
+  }
+  if (auto s =
+          CheckText(record.title(), field("title"), kMaxTitleLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckText(record.description(), field("description"),
+                         kMaxDescriptionLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = NormalizeEnums(record.mutable_thematic_areas(),
+                              field("thematic_areas"), v1::ThematicArea_IsValid,
+                              [](int v) {
+                                return v1::ThematicArea_Name(
+                                    static_cast<v1::ThematicArea>(v));
+                              });
+      !s.ok()) {
+    return s;
+  }
+  if (!v1::CooperationForm_IsValid(record.form())) {
+    return InvalidArgument(field("form"),
+                           absl::StrCat(record.form(), " is not a form"));
+  }
+  if (auto s = ValidatePartners(record.mutable_partners(), registry,
+                                field("partners"));
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = ValidatePartners(record.mutable_implementers(), registry,
+                                field("implementers"));
+      !s.ok()) {
+    return s;
+  }
+
+  if (auto s = CheckLength(record.target_regions(), field("target_regions"));
+      !s.ok()) {
+    return s;
+  }
+  std::set<std::string> regions;
+  for (int i = 0; i < record.target_regions_size(); ++i) {
+    const std::string& id = record.target_regions(i);
+    if (!registry.regions.contains(id)) {
+      return InvalidArgument(
+          absl::StrCat(field("target_regions"), "[", i, "]"),
+          absl::StrCat("\"", id, "\" is not a region of the registry"));
+    }
+    regions.insert(id);
+  }
+  record.clear_target_regions();
+  for (const auto& id : regions) record.add_target_regions(id);
+
+  if (auto s =
+          CheckLength(record.target_countries(), field("target_countries"));
+      !s.ok()) {
+    return s;
+  }
+  std::set<std::string> countries;
+  for (int i = 0; i < record.target_countries_size(); ++i) {
+    auto code = Country(registry, record.target_countries(i),
+                        absl::StrCat(field("target_countries"), "[", i, "]"));
+    if (!code.ok()) return code.status();
+    countries.insert(*code);
+  }
+  record.clear_target_countries();
+  for (const auto& code : countries) record.add_target_countries(code);
+
+  if (auto s = CheckLength(record.funding(), field("funding")); !s.ok()) {
+    return s;
+  }
+  for (int i = 0; i < record.funding_size(); ++i) {
+    const auto& funding = record.funding(i);
+    const std::string path = absl::StrCat(field("funding"), "[", i, "]");
+    if (funding.source() == v1::FUNDING_SOURCE_UNSPECIFIED ||
+        !v1::FundingSource_IsValid(funding.source())) {
+      return InvalidArgument(
+          path + ".source",
+          absl::StrCat(funding.source(), " is not an accepted funding source"));
+    }
+    if (auto s = CheckText(funding.programme(), path + ".programme",
+                           kMaxTitleLength, false);
+        !s.ok()) {
+      return s;
+    }
+  }
+
+  for (const auto& [year, name] : {std::pair{record.start_year(), "start_year"},
+                                   std::pair{record.end_year(), "end_year"}}) {
+    if (year != 0 && (year < kMinYear || year > kMaxYear)) {
+      return InvalidArgument(field(name),
+                             absl::StrCat(year, " is outside ", kMinYear, "..",
+                                          kMaxYear, " (0 means unknown)"));
+    }
+  }
+  if (record.start_year() != 0 && record.end_year() != 0 &&
+      record.start_year() > record.end_year()) {
+    return InvalidArgument(
+        field("start_year"),
+        absl::StrCat(record.start_year(), " is after end_year ",
+                     record.end_year()));
+  }
+  if (!v1::RecordStatus_IsValid(record.status())) {
+    return InvalidArgument(field("status"),
+                           absl::StrCat(record.status(), " is not a status"));
+  }
+
+  if (auto s = CheckLength(record.tags(), field("tags")); !s.ok()) return s;
+  std::set<std::string> tags;
+  for (int i = 0; i < record.tags_size(); ++i) {
+    if (!IsLowerKebab(record.tags(i), 64)) {
+      return InvalidArgument(
+          absl::StrCat(field("tags"), "[", i, "]"),
+          absl::StrCat("\"", record.tags(i),
+                       "\" is not a lower-kebab tag such as \"low-trust\""));
+    }
+    tags.insert(record.tags(i));
+  }
+  record.clear_tags();
+  for (const auto& tag : tags) record.add_tags(tag);
+
+  if (record.sources().empty()) {
+    return InvalidArgument(field("sources"),
+                           "is required: every record cites a source");
+  }
+  if (auto s = CheckLength(record.sources(), field("sources")); !s.ok()) {
+    return s;
+  }
+  for (int i = 0; i < record.sources_size(); ++i) {
+    const auto& source = record.sources(i);
+    const std::string path = absl::StrCat(field("sources"), "[", i, "]");
+    if (auto s = CheckText(source.citation(), path + ".citation",
+                           kMaxShortTextLength, true);
+        !s.ok()) {
+      return s;
+    }
+    if (source.footnote() < 0) {
+      return InvalidArgument(path + ".footnote",
+                             absl::StrCat(source.footnote(), " is negative"));
+    }
+    if (auto s =
+            CheckText(source.url(), path + ".url", kMaxShortTextLength, false);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace thb::cooperation

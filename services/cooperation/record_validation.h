@@ -1,0 +1,34 @@
+#ifndef THB_SERVICES_COOPERATION_RECORD_VALIDATION_H_
+#define THB_SERVICES_COOPERATION_RECORD_VALIDATION_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "services/registry/client/registry_mirror.h"
+#include "thb/cooperation/v1/cooperation.pb.h"
+
+namespace thb::cooperation {
+
+// Limits of one record.
+inline constexpr size_t kMaxTitleLength = 200;
+inline constexpr size_t kMaxDescriptionLength = 10000;
+inline constexpr size_t kMaxShortTextLength = 2000;
+inline constexpr int kMaxListLength = 100;
+inline constexpr int kMinYear = 1900;
+inline constexpr int kMaxYear = 2100;
+
+// Record ids: lower-kebab, 1 to 63 characters ("fn15-el").
+absl::Status ValidateRecordId(const std::string& id, const std::string& field);
+
+// Checks every field of `record` and brings it to its canonical form: codes
+// resolved against the registry (GR is stored as EL), repeated enum values
+// and tags sorted without duplicates. Errors are INVALID_ARGUMENT naming the
+// field under `prefix` ("record.partners[2].id") and the refused value.
+// Output-only fields are ignored (the caller clears them).
+absl::Status ValidateRecord(v1::CooperationRecord& record,
+                            const registry::RegistrySnapshot& registry,
+                            const std::string& prefix);
+
+}  // namespace thb::cooperation
+
+#endif  // THB_SERVICES_COOPERATION_RECORD_VALIDATION_H_

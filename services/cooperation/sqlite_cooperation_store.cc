@@ -1,0 +1,288 @@
+#include "services/cooperation/sqlite_cooperation_store.h"
+
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace thb::cooperation {
+namespace {
+
+const std::vector<std::string>& Migrations() {
+  static const auto* migrations = new std::vector<std::string>{
+      R"sql(
+        CREATE TABLE meta (
+          key TEXT PRIMARY KEY,
+          value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO meta (key, value) VALUES ('revision', 0);
+        INSERT INTO meta (key, value) VALUES ('compacted_revision', 0);
+        CREATE TABLE records (
+          id TEXT PRIMARY KEY,
+          revision INTEGER NOT NULL,
+          data BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE changes (
+          revision INTEGER NOT NULL,
+          seq INTEGER NOT NULL,
+          type INTEGER NOT NULL,
+          id TEXT NOT NULL,
+          commit_time_micros INTEGER NOT NULL,
+          data BLOB NOT NULL,
+          PRIMARY KEY (revision, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE requests (
+          request_id TEXT PRIMARY KEY,
+          fingerprint INTEGER NOT NULL,
+          revision INTEGER NOT NULL,
+          response BLOB NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX requests_by_revision ON requests (revision);
+      )sql",
+  };
+  return *migrations;
+}
+
+absl::StatusOr<int64_t> MetaValue(sqlite::Database* db, const char* key) {
+  auto stmt = db->Prepare("SELECT value FROM meta WHERE key = ?1");
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, key);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) {
+    return absl::DataLossError(
+        absl::StrCat("cooperation store has no ", key, " in its meta table"));
+  }
+  const int64_t value = (*stmt)->ColumnInt(0);
+  (*stmt)->Reset();
+  return value;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteCooperationStore>>
+SqliteCooperationStore::Open(const std::string& path) {
+  auto writer = sqlite::Database::Open(path);
+  if (!writer.ok()) return writer.status();
+  if (auto status = (*writer)->Migrate(Migrations()); !status.ok()) {
+    return status;
+  }
+  auto reader = sqlite::Database::Open(path);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<SqliteCooperationStore>(
+      new SqliteCooperationStore(std::move(*writer), std::move(*reader)));
+}
+
+absl::StatusOr<StoreInfo> SqliteCooperationStore::Info() {
+  absl::MutexLock lock(&read_mu_);
+  StoreInfo info;
+  auto revision = MetaValue(reader_.get(), "revision");
+  if (!revision.ok()) return revision.status();
+  auto compacted = MetaValue(reader_.get(), "compacted_revision");
+  if (!compacted.ok()) return compacted.status();
+  info.revision = *revision;
+  info.compacted_revision = *compacted;
+  return info;
+}
+
+absl::StatusOr<std::optional<RecordRow>> SqliteCooperationStore::Get(
+    const std::string& id) {
+  absl::MutexLock lock(&read_mu_);
+  auto stmt =
+      reader_->Prepare("SELECT revision, data FROM records WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, id);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::nullopt;
+  RecordRow record{id, (*stmt)->ColumnInt(0), (*stmt)->ColumnBlob(1)};
+  (*stmt)->Reset();
+  return record;
+}
+
+absl::StatusOr<std::vector<std::string>> SqliteCooperationStore::Existing(
+    const std::vector<std::string>& ids) {
+  absl::MutexLock lock(&read_mu_);
+  auto stmt = reader_->Prepare("SELECT 1 FROM records WHERE id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> existing;
+  for (const auto& id : ids) {
+    (*stmt)->Bind(1, id);
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (*row) existing.push_back(id);
+    (*stmt)->Reset();
+  }
+  return existing;
+}
+
+absl::StatusOr<std::vector<RecordRow>> SqliteCooperationStore::Scan(
+    const std::string& after_id, int limit) {
+  absl::MutexLock lock(&read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT id, revision, data FROM records WHERE id > ?1 ORDER BY id "
+      "LIMIT ?2");
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, after_id).Bind(2, static_cast<int64_t>(limit));
+  std::vector<RecordRow> rows;
+  while (true) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    rows.push_back(RecordRow{(*stmt)->ColumnText(0), (*stmt)->ColumnInt(1),
+                             (*stmt)->ColumnBlob(2)});
+  }
+  return rows;
+}
+
+absl::StatusOr<int64_t> SqliteCooperationStore::Count() {
+  absl::MutexLock lock(&read_mu_);
+  auto stmt = reader_->Prepare("SELECT COUNT(*) FROM records");
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  const int64_t count = (*stmt)->ColumnInt(0);
+  (*stmt)->Reset();
+  return count;
+}
+
+absl::StatusOr<std::vector<ChangeRow>> SqliteCooperationStore::ChangesAfter(
+    int64_t after_revision, int max_changes) {
+  absl::MutexLock lock(&read_mu_);
+  // Whole revisions: everything up to the revision of the max_changes-th
+  // change after `after_revision`.
+  auto last = reader_->Prepare(
+      "SELECT revision FROM changes WHERE revision > ?1 ORDER BY revision, "
+      "seq LIMIT 1 OFFSET ?2");
+  if (!last.ok()) return last.status();
+  (*last)
+      ->Bind(1, after_revision)
+      .Bind(2, static_cast<int64_t>(max_changes > 0 ? max_changes - 1 : 0));
+  auto found = (*last)->Step();
+  if (!found.ok()) return found.status();
+  const int64_t through =
+      *found ? (*last)->ColumnInt(0) : std::numeric_limits<int64_t>::max();
+  (*last)->Reset();
+
+  auto stmt = reader_->Prepare(
+      "SELECT revision, type, id, commit_time_micros, data FROM changes "
+      "WHERE revision > ?1 AND revision <= ?2 ORDER BY revision, seq");
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, after_revision).Bind(2, through);
+  std::vector<ChangeRow> changes;
+  while (true) {
+    auto row = (*stmt)->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ChangeRow change;
+    change.revision = (*stmt)->ColumnInt(0);
+    change.type = static_cast<ChangeKind>((*stmt)->ColumnInt(1));
+    change.id = (*stmt)->ColumnText(2);
+    change.commit_time_micros = (*stmt)->ColumnInt(3);
+    change.data = (*stmt)->ColumnBlob(4);
+    changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
+absl::StatusOr<std::optional<StoredRequest>>
+SqliteCooperationStore::FindRequest(const std::string& request_id) {
+  absl::MutexLock lock(&read_mu_);
+  auto stmt = reader_->Prepare(
+      "SELECT fingerprint, revision, response FROM requests WHERE "
+      "request_id = ?1");
+  if (!stmt.ok()) return stmt.status();
+  (*stmt)->Bind(1, request_id);
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::nullopt;
+  StoredRequest request;
+  request.request_id = request_id;
+  request.fingerprint = static_cast<uint64_t>((*stmt)->ColumnInt(0));
+  request.revision = (*stmt)->ColumnInt(1);
+  request.response = (*stmt)->ColumnBlob(2);
+  (*stmt)->Reset();
+  return request;
+}
+
+absl::Status SqliteCooperationStore::Commit(const CommitBatch& batch) {
+  absl::MutexLock lock(&write_mu_);
+  auto txn = sqlite::Transaction::Begin(writer_.get());
+  if (!txn.ok()) return txn.status();
+  auto current = MetaValue(writer_.get(), "revision");
+  if (!current.ok()) return current.status();
+  if (batch.revision != *current + 1) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("commit at revision ", batch.revision,
+                     " but the store is at revision ", *current));
+  }
+
+  auto upsert = writer_->Prepare(
+      "INSERT INTO records (id, revision, data) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, "
+      "data = excluded.data");
+  if (!upsert.ok()) return upsert.status();
+  auto remove = writer_->Prepare("DELETE FROM records WHERE id = ?1");
+  if (!remove.ok()) return remove.status();
+  auto log = writer_->Prepare(
+      "INSERT INTO changes (revision, seq, type, id, commit_time_micros, "
+      "data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!log.ok()) return log.status();
+
+  int64_t seq = 0;
+  for (const ChangeRow& change : batch.changes) {
+    if (change.type == ChangeKind::kDeleted) {
+      (*remove)->Bind(1, change.id);
+      if (auto status = (*remove)->Run(); !status.ok()) return status;
+    } else {
+      (*upsert)
+          ->Bind(1, change.id)
+          .Bind(2, batch.revision)
+          .BindBlob(3, change.data);
+      if (auto status = (*upsert)->Run(); !status.ok()) return status;
+    }
+    (*log)
+        ->Bind(1, batch.revision)
+        .Bind(2, seq++)
+        .Bind(3, static_cast<int64_t>(change.type))
+        .Bind(4, change.id)
+        .Bind(5, change.commit_time_micros)
+        .BindBlob(6, change.data);
+    if (auto status = (*log)->Run(); !status.ok()) return status;
+  }
+
+  if (batch.request.has_value()) {
+    auto remember = writer_->Prepare(
+        "INSERT INTO requests (request_id, fingerprint, revision, response) "
+        "VALUES (?1, ?2, ?3, ?4)");
+    if (!remember.ok()) return remember.status();
+    (*remember)
+        ->Bind(1, batch.request->request_id)
+        .Bind(2, static_cast<int64_t>(batch.request->fingerprint))
+        .Bind(3, batch.revision)
+        .BindBlob(4, batch.request->response);
+    if (auto status = (*remember)->Run(); !status.ok()) return status;
+  }
+
+  auto set_meta = writer_->Prepare("UPDATE meta SET value = ?2 WHERE key = ?1");
+  if (!set_meta.ok()) return set_meta.status();
+  (*set_meta)->Bind(1, "revision").Bind(2, batch.revision);
+  if (auto status = (*set_meta)->Run(); !status.ok()) return status;
+  if (batch.compact_through > 0) {
+    for (const char* sql : {"DELETE FROM changes WHERE revision <= ?1",
+                            "DELETE FROM requests WHERE revision <= ?1"}) {
+      auto compact = writer_->Prepare(sql);
+      if (!compact.ok()) return compact.status();
+      (*compact)->Bind(1, batch.compact_through);
+      if (auto status = (*compact)->Run(); !status.ok()) return status;
+    }
+    (*set_meta)->Bind(1, "compacted_revision").Bind(2, batch.compact_through);
+    if (auto status = (*set_meta)->Run(); !status.ok()) return status;
+  }
+  return (*txn)->Commit();
+}
+
+}  // namespace thb::cooperation

@@ -1,0 +1,296 @@
+#include "services/registry/client/registry_mirror.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/channel.h"
+#include "common/logging.h"
+#include "services/registry/reference_data.h"
+
+namespace thb::registry {
+
+std::optional<std::string> RegistrySnapshot::CanonicalCountry(
+    std::string_view code) const {
+  std::string upper(code);
+  absl::AsciiStrToUpper(&upper);
+  if (auto alias = aliases.find(upper); alias != aliases.end()) {
+    return alias->second;
+  }
+  if (countries.contains(upper)) return upper;
+  return std::nullopt;
+}
+
+v1::EmnStatus RegistrySnapshot::StatusOn(const std::string& canonical_code,
+                                         absl::CivilDay day) const {
+  auto it = countries.find(canonical_code);
+  if (it == countries.end()) return v1::EMN_STATUS_NONE;
+  return ::thb::registry::StatusOn(it->second, day);
+}
+
+void RegistrySnapshot::Apply(const v1::Change& change) {
+  const bool deleted = change.type() == v1::CHANGE_TYPE_DELETED;
+  switch (change.resource_case()) {
+    case v1::Change::kCountry: {
+      const v1::Country& country = change.country();
+      for (auto it = aliases.begin(); it != aliases.end();) {
+        auto current = it++;
+        if (current->second == country.code()) aliases.erase(current);
+      }
+      if (deleted) {
+        countries.erase(country.code());
+      } else {
+        countries[country.code()] = country;
+        if (country.iso_alpha2() != country.code()) {
+          aliases[country.iso_alpha2()] = country.code();
+        }
+      }
+      break;
+    }
+    case v1::Change::kRegion:
+      if (deleted) {
+        regions.erase(change.region().id());
+      } else {
+        regions[change.region().id()] = change.region();
+      }
+      break;
+    case v1::Change::kOrganisation:
+      if (deleted) {
+        organisations.erase(change.organisation().id());
+      } else {
+        organisations[change.organisation().id()] = change.organisation();
+      }
+      break;
+    case v1::Change::RESOURCE_NOT_SET:
+      break;
+  }
+  revision = std::max(revision, change.revision());
+}
+
+RegistryMirror::RegistryMirror(std::shared_ptr<grpc::Channel> channel,
+                               Options options)
+    : stub_(v1::CountryRegistryService::NewStub(std::move(channel))),
+      options_(std::move(options)) {}
+
+RegistryMirror::~RegistryMirror() { Stop(); }
+
+void RegistryMirror::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void RegistryMirror::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (active_call_ != nullptr) active_call_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<const RegistrySnapshot> RegistryMirror::current() const {
+  absl::MutexLock lock(&mu_);
+  return snapshot_;
+}
+
+int RegistryMirror::lists() const {
+  absl::MutexLock lock(&mu_);
+  return lists_;
+}
+
+absl::StatusOr<std::shared_ptr<const RegistrySnapshot>>
+RegistryMirror::Snapshot(absl::Time deadline) const {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return snapshot_ != nullptr || stopping_;
+  };
+  mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
+  if (snapshot_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat(
+        "the registry at ", options_.address,
+        " has not been reached yet, so codes cannot be validated; retry "
+        "when it is up"));
+  }
+  return snapshot_;
+}
+
+void RegistryMirror::OnUpdate(
+    std::function<void(std::shared_ptr<const RegistrySnapshot>)> callback) {
+  absl::MutexLock lock(&mu_);
+  callback_ = std::move(callback);
+}
+
+void RegistryMirror::Publish(std::shared_ptr<const RegistrySnapshot> snapshot) {
+  std::function<void(std::shared_ptr<const RegistrySnapshot>)> callback;
+  {
+    absl::MutexLock lock(&mu_);
+    snapshot_ = snapshot;
+    callback = callback_;
+  }
+  if (callback) callback(std::move(snapshot));
+}
+
+bool RegistryMirror::SleepUnlessStopped(absl::Duration duration) {
+  absl::MutexLock lock(&mu_);
+  auto stopping = [this]()
+                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+  return !mu_.AwaitWithTimeout(absl::Condition(&stopping), duration);
+}
+
+absl::StatusOr<std::shared_ptr<RegistrySnapshot>> RegistryMirror::ListAll() {
+  auto snapshot = std::make_shared<RegistrySnapshot>();
+  // The revision of the first page: everything after it is replayed by the
+  // watch, and replaying a change the pages already showed is harmless.
+  int64_t revision = -1;
+  auto first = [&](int64_t page_revision) {
+    if (revision < 0 || page_revision < revision) revision = page_revision;
+  };
+  auto call = [&](auto method, auto& request, auto& response) -> grpc::Status {
+    grpc::ClientContext context;
+    context.set_deadline(
+        absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
+      }
+      active_call_ = &context;
+    }
+    grpc::Status status = (stub_.get()->*method)(&context, request, &response);
+    absl::MutexLock lock(&mu_);
+    active_call_ = nullptr;
+    return status;
+  };
+
+  v1::ListCountriesRequest countries;
+  countries.set_page_size(options_.page_size);
+  do {
+    v1::ListCountriesResponse response;
+    auto status = call(&v1::CountryRegistryService::Stub::ListCountries,
+                       countries, response);
+    if (!status.ok()) {
+      return absl::UnavailableError(status.error_message());
+    }
+    first(response.revision());
+    for (auto& country : *response.mutable_countries()) {
+      if (country.iso_alpha2() != country.code()) {
+        snapshot->aliases[country.iso_alpha2()] = country.code();
+      }
+      std::string code = country.code();
+      snapshot->countries[code] = std::move(country);
+    }
+    countries.set_page_token(response.next_page_token());
+  } while (!countries.page_token().empty());
+
+  v1::ListRegionsRequest regions;
+  regions.set_page_size(options_.page_size);
+  do {
+    v1::ListRegionsResponse response;
+    auto status =
+        call(&v1::CountryRegistryService::Stub::ListRegions, regions, response);
+    if (!status.ok()) return absl::UnavailableError(status.error_message());
+    first(response.revision());
+    for (auto& region : *response.mutable_regions()) {
+      std::string id = region.id();
+      snapshot->regions[id] = std::move(region);
+    }
+    regions.set_page_token(response.next_page_token());
+  } while (!regions.page_token().empty());
+
+  v1::ListOrganisationsRequest organisations;
+  organisations.set_page_size(options_.page_size);
+  do {
+    v1::ListOrganisationsResponse response;
+    auto status = call(&v1::CountryRegistryService::Stub::ListOrganisations,
+                       organisations, response);
+    if (!status.ok()) return absl::UnavailableError(status.error_message());
+    first(response.revision());
+    for (auto& organisation : *response.mutable_organisations()) {
+      std::string id = organisation.id();
+      snapshot->organisations[id] = std::move(organisation);
+    }
+    organisations.set_page_token(response.next_page_token());
+  } while (!organisations.page_token().empty());
+
+  snapshot->revision = revision;
+  return snapshot;
+}
+
+grpc::Status RegistryMirror::WatchFrom(
+    std::shared_ptr<RegistrySnapshot> snapshot) {
+  grpc::ClientContext context;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
+    active_call_ = &context;
+  }
+  v1::WatchRequest request;
+  request.set_from_revision(snapshot->revision);
+  auto reader = stub_->Watch(&context, request);
+  v1::WatchResponse response;
+  while (reader->Read(&response)) {
+    if (response.changes().empty()) continue;
+    // Copy on write: readers keep the snapshot they hold.
+    auto next = std::make_shared<RegistrySnapshot>(*snapshot);
+    for (const auto& change : response.changes()) next->Apply(change);
+    snapshot = next;
+    Publish(next);
+  }
+  grpc::Status status = reader->Finish();
+  absl::MutexLock lock(&mu_);
+  active_call_ = nullptr;
+  return status;
+}
+
+void RegistryMirror::Run() {
+  absl::Duration backoff = options_.initial_backoff;
+  std::shared_ptr<RegistrySnapshot> snapshot;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    if (snapshot == nullptr) {
+      auto listed = ListAll();
+      if (!listed.ok()) {
+        THB_LOG(Warning) << "registry at " << options_.address
+                         << " unreachable, retrying in "
+                         << absl::FormatDuration(backoff) << ": "
+                         << listed.status().message();
+        if (!SleepUnlessStopped(backoff)) return;
+        backoff = std::min(backoff * 2, options_.max_backoff);
+        continue;
+      }
+      snapshot = std::move(*listed);
+      {
+        absl::MutexLock lock(&mu_);
+        ++lists_;
+      }
+      Publish(snapshot);
+    }
+    const grpc::Status status = WatchFrom(snapshot);
+    // Resume from what was applied, whatever ended the stream.
+    if (auto latest = current(); latest != nullptr) {
+      snapshot = std::make_shared<RegistrySnapshot>(*latest);
+    }
+    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+      THB_LOG(Info) << "registry history no longer reaches revision "
+                    << snapshot->revision << "; listing again";
+      snapshot = nullptr;
+      backoff = options_.initial_backoff;
+      continue;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    if (!SleepUnlessStopped(backoff)) return;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+      backoff = options_.initial_backoff;
+    }
+  }
+}
+
+}  // namespace thb::registry

@@ -1,0 +1,120 @@
+#ifndef THB_SERVICES_REGISTRY_CLIENT_REGISTRY_MIRROR_H_
+#define THB_SERVICES_REGISTRY_CLIENT_REGISTRY_MIRROR_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "thb/registry/v1/registry_service.grpc.pb.h"
+
+namespace thb::registry {
+
+// One consistent copy of the registry at a revision. Immutable once
+// published, so readers share it without locks.
+struct RegistrySnapshot {
+  int64_t revision = 0;
+  absl::flat_hash_map<std::string, v1::Country> countries;
+  // ISO alpha-2 → canonical code where they differ ("GR" → "EL").
+  absl::flat_hash_map<std::string, std::string> aliases;
+  absl::flat_hash_map<std::string, v1::Region> regions;
+  absl::flat_hash_map<std::string, v1::Organisation> organisations;
+
+  // The canonical code of a code or alias (any case), if the registry has it.
+  std::optional<std::string> CanonicalCountry(std::string_view code) const;
+  // EMN_STATUS_NONE for a country the registry does not have.
+  v1::EmnStatus StatusOn(const std::string& canonical_code,
+                         absl::CivilDay day) const;
+  // Applies one change of the registry's Watch.
+  void Apply(const v1::Change& change);
+};
+
+// What a service needs of the registry to validate and classify codes.
+// Implemented by RegistryMirror; unit tests of a core may fake it.
+class References {
+ public:
+  virtual ~References() = default;
+  // The latest copy, waiting until `deadline` for a first one; UNAVAILABLE
+  // naming the registry when none arrives in time.
+  virtual absl::StatusOr<std::shared_ptr<const RegistrySnapshot>> Snapshot(
+      absl::Time deadline) const = 0;
+};
+
+// A local copy of the registry kept current by list, then watch (the
+// Kubernetes informer pattern): a background thread lists countries,
+// regions and organisations, watches from the list's revision, resumes after
+// a broken stream from the last revision it applied, and lists again when
+// the registry answers OUT_OF_RANGE. Lookups never wait for the network.
+class RegistryMirror : public References {
+ public:
+  struct Options {
+    // Deadline of each List call.
+    absl::Duration call_timeout = absl::Seconds(10);
+    absl::Duration initial_backoff = absl::Milliseconds(100);
+    absl::Duration max_backoff = absl::Seconds(5);
+    int page_size = 1000;
+    // For messages: the registry's address as the user gave it.
+    std::string address;
+  };
+
+  RegistryMirror(std::shared_ptr<grpc::Channel> channel, Options options);
+  ~RegistryMirror() override;
+  RegistryMirror(const RegistryMirror&) = delete;
+  RegistryMirror& operator=(const RegistryMirror&) = delete;
+
+  // Starts the background thread.
+  void Start();
+  // Stops it; idempotent.
+  void Stop();
+
+  absl::StatusOr<std::shared_ptr<const RegistrySnapshot>> Snapshot(
+      absl::Time deadline) const override;
+  // The latest copy, or null before the first sync.
+  std::shared_ptr<const RegistrySnapshot> current() const;
+
+  // Called on the mirror's thread after each new copy is published.
+  void OnUpdate(
+      std::function<void(std::shared_ptr<const RegistrySnapshot>)> callback);
+
+  // How many full lists it has made (1 after the first sync; more after
+  // OUT_OF_RANGE or a registry restart that lost history).
+  int lists() const;
+
+ private:
+  void Run();
+  // Lists everything; the copy it returns is at the list's revision.
+  absl::StatusOr<std::shared_ptr<RegistrySnapshot>> ListAll();
+  // Watches from `snapshot->revision`, publishing each batch, until the
+  // stream ends; returns its status.
+  grpc::Status WatchFrom(std::shared_ptr<RegistrySnapshot> snapshot);
+  void Publish(std::shared_ptr<const RegistrySnapshot> snapshot);
+  bool SleepUnlessStopped(absl::Duration duration);
+
+  std::unique_ptr<v1::CountryRegistryService::Stub> stub_;
+  Options options_;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const RegistrySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
+  std::function<void(std::shared_ptr<const RegistrySnapshot>)> callback_
+      ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* active_call_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int lists_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace thb::registry
+
+#endif  // THB_SERVICES_REGISTRY_CLIENT_REGISTRY_MIRROR_H_
