@@ -13,7 +13,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -38,8 +37,8 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
-using testing::v1::RepeatRequest;
-using testing::v1::Shape;
+using ::thb::testing::v1::RepeatRequest;
+using ::thb::testing::v1::Shape;
 
 constexpr char kShapesService[] = "thb.testing.v1.ShapesService";
 
@@ -49,7 +48,8 @@ constexpr int kDeadlineExceeded = 4;
 constexpr int kNotFound = 5;
 constexpr int kUnavailable = 14;
 
-class ShapesService final : public testing::v1::ShapesService::CallbackService {
+class ShapesService final
+    : public ::thb::testing::v1::ShapesService::CallbackService {
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const Shape* request,
                                  Shape* response) override {
@@ -81,7 +81,7 @@ class ShapesService final : public testing::v1::ShapesService::CallbackService {
     info.set_domain("testing.thb");
     (*info.mutable_metadata())["name"] = request->name();
     (*info.mutable_metadata())["color"] =
-        testing::v1::Color_Name(request->color());
+        ::thb::testing::v1::Color_Name(request->color());
     status.add_details()->PackFrom(info);
     google::rpc::ResourceInfo resource;
     resource.set_resource_type("shape");
@@ -333,6 +333,7 @@ TEST_F(GrpcCallTest, RejectsARequestThatIsNotJson) {
   EXPECT_THAT(outcome.err,
               StartsWith("ERROR: INVALID_ARGUMENT: the request is not a JSON "
                          "grpc.health.v1.HealthCheckRequest: "));
+  EXPECT_EQ(CountOf(outcome.err, "\n"), 1) << outcome.err;
 }
 
 TEST_F(GrpcCallTest, RejectsAnUnknownRequestField) {

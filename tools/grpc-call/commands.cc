@@ -148,9 +148,12 @@ class Session {
     if (auto parsed = google::protobuf::util::JsonStringToMessage(
             json, request.get(), google::protobuf::util::JsonParseOptions());
         !parsed.ok()) {
+      // The parser appends an excerpt of the input on further lines; the
+      // error stays on one line.
+      const std::string reason = parsed.message().ToString();
       return absl::InvalidArgumentError(absl::StrCat(
           "the request is not a JSON ", (*method)->input_type()->full_name(),
-          ": ", parsed.message().ToString()));
+          ": ", reason.substr(0, reason.find('\n'))));
     }
 
     const Message* prototype = factory_.GetPrototype((*method)->output_type());
@@ -183,8 +186,9 @@ class Session {
     if (args.size() > 1) return WrongArguments("ADDRESS health [SERVICE]");
     const std::string service = args.empty() ? "" : args[0];
     google::protobuf::UnknownFieldSet request;
-    if (!service.empty())
+    if (!service.empty()) {
       request.AddLengthDelimited(kHealthServiceField, service);
+    }
     std::string request_bytes;
     request.SerializeToString(&request_bytes);
 

@@ -26,49 +26,44 @@ bool FindCompiledIn(const google::protobuf::FileDescriptor* file,
   return true;
 }
 
-// Whether `name`, or `prefix.name` when there is a prefix, is `symbol`, and
-// whether `symbol` lies inside it.
-bool Names(absl::string_view prefix, absl::string_view name,
-           absl::string_view symbol, bool* inside) {
-  std::string full =
-      prefix.empty() ? std::string(name) : absl::StrCat(prefix, ".", name);
-  *inside = absl::StartsWith(symbol, full) && symbol.size() > full.size() &&
-            symbol[full.size()] == '.';
-  return symbol == full;
+std::string Qualify(absl::string_view scope, absl::string_view name) {
+  return scope.empty() ? std::string(name) : absl::StrCat(scope, ".", name);
+}
+
+bool IsWithin(absl::string_view symbol, absl::string_view scope) {
+  return symbol.size() > scope.size() && absl::StartsWith(symbol, scope) &&
+         symbol[scope.size()] == '.';
 }
 
 bool EnumDefines(const google::protobuf::EnumDescriptorProto& type,
                  absl::string_view scope, absl::string_view symbol) {
-  bool inside = false;
-  if (Names(scope, type.name(), symbol, &inside)) return true;
+  if (symbol == Qualify(scope, type.name())) return true;
   // Enum values are siblings of their enum, not children.
   for (const auto& value : type.value()) {
-    if (Names(scope, value.name(), symbol, &inside)) return true;
+    if (symbol == Qualify(scope, value.name())) return true;
   }
   return false;
 }
 
 bool MessageDefines(const google::protobuf::DescriptorProto& message,
                     absl::string_view scope, absl::string_view symbol) {
-  bool inside = false;
-  if (Names(scope, message.name(), symbol, &inside)) return true;
-  if (!inside) return false;
-  const std::string full =
-      scope.empty() ? message.name() : absl::StrCat(scope, ".", message.name());
+  const std::string name = Qualify(scope, message.name());
+  if (symbol == name) return true;
+  if (!IsWithin(symbol, name)) return false;
   for (const auto& field : message.field()) {
-    if (Names(full, field.name(), symbol, &inside)) return true;
+    if (symbol == Qualify(name, field.name())) return true;
   }
-  for (const auto& field : message.extension()) {
-    if (Names(full, field.name(), symbol, &inside)) return true;
+  for (const auto& extension : message.extension()) {
+    if (symbol == Qualify(name, extension.name())) return true;
   }
   for (const auto& oneof : message.oneof_decl()) {
-    if (Names(full, oneof.name(), symbol, &inside)) return true;
+    if (symbol == Qualify(name, oneof.name())) return true;
   }
   for (const auto& type : message.enum_type()) {
-    if (EnumDefines(type, full, symbol)) return true;
+    if (EnumDefines(type, name, symbol)) return true;
   }
   for (const auto& nested : message.nested_type()) {
-    if (MessageDefines(nested, full, symbol)) return true;
+    if (MessageDefines(nested, name, symbol)) return true;
   }
   return false;
 }
@@ -79,27 +74,22 @@ bool MessageDefines(const google::protobuf::DescriptorProto& message,
 bool Defines(const google::protobuf::FileDescriptorProto& file,
              absl::string_view symbol) {
   const std::string& package = file.package();
-  if (!package.empty() && !absl::StartsWith(symbol, package + ".")) {
-    return false;
-  }
+  if (!package.empty() && !IsWithin(symbol, package)) return false;
   for (const auto& message : file.message_type()) {
     if (MessageDefines(message, package, symbol)) return true;
   }
   for (const auto& type : file.enum_type()) {
     if (EnumDefines(type, package, symbol)) return true;
   }
-  bool inside = false;
-  for (const auto& field : file.extension()) {
-    if (Names(package, field.name(), symbol, &inside)) return true;
+  for (const auto& extension : file.extension()) {
+    if (symbol == Qualify(package, extension.name())) return true;
   }
   for (const auto& service : file.service()) {
-    if (Names(package, service.name(), symbol, &inside)) return true;
-    if (!inside) continue;
-    const std::string full = package.empty()
-                                 ? service.name()
-                                 : absl::StrCat(package, ".", service.name());
+    const std::string name = Qualify(package, service.name());
+    if (symbol == name) return true;
+    if (!IsWithin(symbol, name)) continue;
     for (const auto& method : service.method()) {
-      if (Names(full, method.name(), symbol, &inside)) return true;
+      if (symbol == Qualify(name, method.name())) return true;
     }
   }
   return false;
@@ -113,15 +103,11 @@ ReflectionDatabase::ReflectionDatabase(std::shared_ptr<grpc::Channel> channel,
           std::move(channel))),
       deadline_(deadline) {}
 
-ReflectionDatabase::~ReflectionDatabase() { CloseStream(); }
-
-void ReflectionDatabase::CloseStream() {
+ReflectionDatabase::~ReflectionDatabase() {
+  // A broken stream was finished when it broke.
   if (stream_ == nullptr || !stream_status_.ok()) return;
   stream_->WritesDone();
-  stream_status_ = FromRpc(stream_->Finish());
-  if (stream_status_.ok()) {
-    stream_status_ = absl::FailedPreconditionError("reflection stream closed");
-  }
+  stream_->Finish();
 }
 
 absl::StatusOr<ReflectionDatabase::Response> ReflectionDatabase::Ask(

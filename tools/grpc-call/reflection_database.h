@@ -63,7 +63,6 @@ class ReflectionDatabase : public google::protobuf::DescriptorDatabase {
   // its dependencies; returns them all.
   std::vector<const google::protobuf::FileDescriptorProto*> KeepFiles(
       const Response& response);
-  void CloseStream();
 
   std::unique_ptr<grpc::reflection::v1alpha::ServerReflection::Stub> stub_;
   absl::Time deadline_;
