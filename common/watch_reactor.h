@@ -38,6 +38,9 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
         changes_after_(std::move(changes_after)),
         domain_(std::move(domain)),
         executor_(executor) {
+    // Tells the client at once that the stream is established, even when
+    // there is nothing to send yet.
+    this->StartSendInitialMetadata();
     Next();
   }
 

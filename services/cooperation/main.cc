@@ -26,6 +26,9 @@ ABSL_FLAG(std::string, db, "thb-cooperation.sqlite3",
           "SQLite database file; created on first start.");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
           "Address of thb-registry, whose codes records are checked against.");
+ABSL_FLAG(absl::Duration, registry_max_staleness, absl::Seconds(30),
+          "How long after losing the registry its last known codes still "
+          "validate writes; later, writes answer UNAVAILABLE.");
 ABSL_FLAG(int64_t, history_revisions, 10000,
           "Revisions of change history kept for Watch to resume from (and of "
           "request ids remembered for idempotent retries).");
@@ -47,6 +50,7 @@ int main(int argc, char** argv) {
        {"port_file", "THB_COOPERATION_PORT_FILE"},
        {"db", "THB_COOPERATION_DB"},
        {"registry", "THB_REGISTRY_ADDRESS"},
+       {"registry_max_staleness", "THB_REGISTRY_MAX_STALENESS"},
        {"history_revisions", "THB_COOPERATION_HISTORY_REVISIONS"},
        {"read_threads", "THB_COOPERATION_READ_THREADS"},
        {"write_threads", "THB_COOPERATION_WRITE_THREADS"},
@@ -76,6 +80,7 @@ int main(int argc, char** argv) {
 
   thb::registry::RegistryMirror::Options mirror_options;
   mirror_options.address = absl::GetFlag(FLAGS_registry);
+  mirror_options.max_staleness = absl::GetFlag(FLAGS_registry_max_staleness);
   thb::registry::RegistryMirror registry(
       thb::MakeChannel(absl::GetFlag(FLAGS_registry)), mirror_options);
   registry.Start();

@@ -149,10 +149,6 @@ constexpr OrganisationSeed kOrganisations[] = {
     {"EMPACT", "European Multidisciplinary Platform Against Criminal Threats",
      v1::ORGANISATION_KIND_EU_FRAMEWORK,
      "https://www.consilium.europa.eu/en/policies/eu-fight-against-crime/"},
-    {"NGO", "Non-governmental organisations (unnamed)",
-     v1::ORGANISATION_KIND_NGO, ""},
-    {"CSO", "Civil society organisations (unnamed)", v1::ORGANISATION_KIND_CSO,
-     ""},
 };
 
 Source MakeSource(const char* citation, const char* url, int footnote = 0) {

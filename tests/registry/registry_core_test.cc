@@ -439,8 +439,8 @@ TEST_F(RegistryCoreTest, CompactedHistoryIsOutOfRange) {
 TEST_F(RegistryCoreTest, SeedIsOneRevision) {
   auto seed = core_->ChangesAfter(0);
   ASSERT_TRUE(seed.ok());
-  // 249 countries, 5 regions and 15 organisations, all at revision 1.
-  EXPECT_EQ(seed->changes_size(), 249 + 5 + 15);
+  // 249 countries, 5 regions and 13 organisations, all at revision 1.
+  EXPECT_EQ(seed->changes_size(), 249 + 5 + 13);
   for (const auto& change : seed->changes()) {
     EXPECT_EQ(change.revision(), 1);
     EXPECT_EQ(change.type(), v1::CHANGE_TYPE_CREATED);

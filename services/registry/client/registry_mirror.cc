@@ -102,8 +102,12 @@ int RegistryMirror::lists() const {
 absl::StatusOr<std::shared_ptr<const RegistrySnapshot>>
 RegistryMirror::Snapshot(absl::Time deadline) const {
   absl::MutexLock lock(&mu_);
-  auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return snapshot_ != nullptr || stopping_;
+  auto fresh = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return snapshot_ != nullptr &&
+           (watching_ || absl::Now() - lost_since_ < options_.max_staleness);
+  };
+  auto ready = [this, &fresh]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return fresh() || stopping_;
   };
   mu_.AwaitWithDeadline(absl::Condition(&ready), deadline);
   if (snapshot_ == nullptr) {
@@ -111,6 +115,13 @@ RegistryMirror::Snapshot(absl::Time deadline) const {
         "the registry at ", options_.address,
         " has not been reached yet, so codes cannot be validated; retry "
         "when it is up"));
+  }
+  if (!fresh()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the registry at ", options_.address, " has been unreachable for ",
+        absl::FormatDuration(absl::Trunc(absl::Now() - lost_since_,
+                                         absl::Milliseconds(1))),
+        ", so codes cannot be validated; retry when it is up"));
   }
   return snapshot_;
 }
@@ -228,6 +239,12 @@ grpc::Status RegistryMirror::WatchFrom(
   v1::WatchRequest request;
   request.set_from_revision(snapshot->revision);
   auto reader = stub_->Watch(&context, request);
+  // The registry sends its metadata as soon as it accepts the stream.
+  reader->WaitForInitialMetadata();
+  {
+    absl::MutexLock lock(&mu_);
+    watching_ = true;
+  }
   v1::WatchResponse response;
   while (reader->Read(&response)) {
     if (response.changes().empty()) continue;
@@ -240,6 +257,10 @@ grpc::Status RegistryMirror::WatchFrom(
   grpc::Status status = reader->Finish();
   absl::MutexLock lock(&mu_);
   active_call_ = nullptr;
+  if (watching_) {
+    watching_ = false;
+    lost_since_ = absl::Now();
+  }
   return status;
 }
 

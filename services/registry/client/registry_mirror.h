@@ -46,8 +46,9 @@ struct RegistrySnapshot {
 class References {
  public:
   virtual ~References() = default;
-  // The latest copy, waiting until `deadline` for a first one; UNAVAILABLE
-  // naming the registry when none arrives in time.
+  // The latest copy, waiting until `deadline` for a first one (or for the
+  // registry to come back when the copy has gone stale); UNAVAILABLE naming
+  // the registry when none arrives in time.
   virtual absl::StatusOr<std::shared_ptr<const RegistrySnapshot>> Snapshot(
       absl::Time deadline) const = 0;
 };
@@ -65,6 +66,9 @@ class RegistryMirror : public References {
     absl::Duration initial_backoff = absl::Milliseconds(100);
     absl::Duration max_backoff = absl::Seconds(5);
     int page_size = 1000;
+    // How long after losing the registry the copy still counts as current;
+    // later, Snapshot() answers UNAVAILABLE until the watch is back.
+    absl::Duration max_staleness = absl::Seconds(30);
     // For messages: the registry's address as the user gave it.
     std::string address;
   };
@@ -113,6 +117,9 @@ class RegistryMirror : public References {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* active_call_ ABSL_GUARDED_BY(mu_) = nullptr;
   int lists_ ABSL_GUARDED_BY(mu_) = 0;
+  // Whether a watch stream is established, and since when it is not.
+  bool watching_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time lost_since_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace thb::registry
