@@ -30,9 +30,13 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
  public:
   using ChangesAfter = std::function<absl::StatusOr<Response>(int64_t)>;
 
-  WatchReactor(int64_t from_revision, RevisionNotifier* notifier,
-               ChangesAfter changes_after, std::string domain,
-               Executor* executor = nullptr)
+  // The metadata key that carries the store's revision when the stream
+  // was accepted; its presence tells a client the stream is established.
+  static constexpr char kRevisionHeader[] = "thb-watch-revision";
+
+  WatchReactor(grpc::CallbackServerContext* context, int64_t from_revision,
+               RevisionNotifier* notifier, ChangesAfter changes_after,
+               std::string domain, Executor* executor = nullptr)
       : sent_(from_revision),
         notifier_(notifier),
         changes_after_(std::move(changes_after)),
@@ -40,6 +44,8 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
         executor_(executor) {
     // Tells the client at once that the stream is established, even when
     // there is nothing to send yet.
+    context->AddInitialMetadata(kRevisionHeader,
+                                std::to_string(notifier->revision()));
     this->StartSendInitialMetadata();
     Next();
   }

@@ -10,9 +10,14 @@ namespace thb::cooperation {
 
 absl::Time CooperationService::Deadline(
     grpc::CallbackServerContext* context) const {
-  const absl::Time fallback = absl::Now() + default_timeout_;
-  const absl::Time deadline = absl::FromChrono(context->deadline());
-  return std::min(deadline, fallback);
+  const absl::Time now = absl::Now();
+  const absl::Time deadline =
+      std::min(absl::FromChrono(context->deadline()), now + default_timeout_);
+  // Waits inside the call end a little before the caller gives up, so the
+  // caller hears why (UNAVAILABLE) rather than only DEADLINE_EXCEEDED.
+  const absl::Duration margin =
+      std::max(absl::Milliseconds(50), (deadline - now) / 10);
+  return deadline - margin;
 }
 
 grpc::ServerUnaryReactor* CooperationService::CreateRecord(
@@ -71,9 +76,9 @@ grpc::ServerUnaryReactor* CooperationService::ListRecords(
 }
 
 grpc::ServerWriteReactor<v1::WatchResponse>* CooperationService::Watch(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
   return new WatchReactor<v1::WatchResponse>(
-      request->from_revision(), &core_->notifier(),
+      context, request->from_revision(), &core_->notifier(),
       [core = core_](int64_t after) { return core->ChangesAfter(after); },
       kDomain, readers_);
 }

@@ -51,7 +51,8 @@ class CooperationService final
       const v1::WatchRequest* request) override;
 
  private:
-  // The call's deadline, or now + default_timeout_ when it has none.
+  // When the work of a call must be done: the call's deadline (or now +
+  // default_timeout_ when it has none) less a margin to send the answer.
   absl::Time Deadline(grpc::CallbackServerContext* context) const;
 
   CooperationCore* core_;

@@ -141,9 +141,9 @@ grpc::ServerUnaryReactor* RegistryService::DeleteOrganisation(
 }
 
 grpc::ServerWriteReactor<v1::WatchResponse>* RegistryService::Watch(
-    grpc::CallbackServerContext* /*context*/, const v1::WatchRequest* request) {
+    grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
   return new WatchReactor<v1::WatchResponse>(
-      request->from_revision(), &core_->notifier(),
+      context, request->from_revision(), &core_->notifier(),
       [core = core_](int64_t after) { return core->ChangesAfter(after); },
       kDomain);
 }

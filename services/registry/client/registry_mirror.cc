@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/channel.h"
 #include "common/logging.h"
+#include "common/watch_reactor.h"
 #include "services/registry/reference_data.h"
 
 namespace thb::registry {
@@ -119,8 +120,8 @@ RegistryMirror::Snapshot(absl::Time deadline) const {
   if (!fresh()) {
     return absl::UnavailableError(absl::StrCat(
         "the registry at ", options_.address, " has been unreachable for ",
-        absl::FormatDuration(absl::Trunc(absl::Now() - lost_since_,
-                                         absl::Milliseconds(1))),
+        absl::FormatDuration(
+            absl::Trunc(absl::Now() - lost_since_, absl::Milliseconds(1))),
         ", so codes cannot be validated; retry when it is up"));
   }
   return snapshot_;
@@ -239,9 +240,11 @@ grpc::Status RegistryMirror::WatchFrom(
   v1::WatchRequest request;
   request.set_from_revision(snapshot->revision);
   auto reader = stub_->Watch(&context, request);
-  // The registry sends its metadata as soon as it accepts the stream.
+  // The registry sends its metadata as soon as it accepts the stream; a call
+  // that failed to connect has none.
   reader->WaitForInitialMetadata();
-  {
+  if (context.GetServerInitialMetadata().count(
+          WatchReactor<v1::WatchResponse>::kRevisionHeader) > 0) {
     absl::MutexLock lock(&mu_);
     watching_ = true;
   }

@@ -1,0 +1,42 @@
+#ifndef THB_TESTS_SUPPORT_SERVERS_H_
+#define THB_TESTS_SUPPORT_SERVERS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tests/support/process.h"
+
+namespace thb::testing {
+
+// A suite binary running on a free loopback port with its database in
+// `dir`; Restart() keeps the database.
+class ServerProcess {
+ public:
+  // `binary` is started with --port=0, --port_file, --db=<dir>/<name>.sqlite3
+  // and --drain=0s, then `args`.
+  ServerProcess(std::string binary, std::string dir, std::string name,
+                std::vector<std::string> args = {});
+
+  // Starts (or starts again) and waits until it listens.
+  absl::Status Start();
+  Process& process() { return *process_; }
+  const std::string& address() const { return address_; }
+  int port() const { return port_; }
+  bool running() { return process_ != nullptr && process_->running(); }
+
+ private:
+  std::string binary_;
+  std::string dir_;
+  std::string name_;
+  std::vector<std::string> args_;
+  int starts_ = 0;
+  std::unique_ptr<Process> process_;
+  std::string address_;
+  int port_ = 0;
+};
+
+}  // namespace thb::testing
+
+#endif  // THB_TESTS_SUPPORT_SERVERS_H_
