@@ -1,0 +1,79 @@
+#ifndef THB_TOOLS_THBCTL_COMMANDS_H_
+#define THB_TOOLS_THBCTL_COMMANDS_H_
+
+#include <iosfwd>
+#include <string>
+
+#include "absl/status/status.h"
+#include "thb/cooperation/v1/cooperation_service.pb.h"
+#include "thb/registry/v1/registry_service.pb.h"
+#include "tools/thbctl/cli.h"
+#include "tools/thbctl/output.h"
+
+// The commands of thbctl. Each one writes its result to `out`, and returns
+// OK or the error main reports; none exits by itself.
+namespace thb::thbctl {
+
+struct ImportOptions {
+  std::string file;
+  int batch_size = 5000;
+  // Draw a progress bar on `err` (only when it is a terminal).
+  bool progress = false;
+};
+
+// thbctl import FILE: sends the dataset's records in batches, each with a
+// request id derived from its content, so that a re-run writes nothing.
+absl::Status Import(Clients& clients, const ImportOptions& options,
+                    std::ostream& out, std::ostream& err);
+
+struct ExportOptions {
+  Format format = Format::kJson;
+  // Empty: standard output.
+  std::string output;
+};
+
+// thbctl export: every record, as a Dataset in JSON or as CSV.
+absl::Status Export(Clients& clients, const ExportOptions& options,
+                    std::ostream& out);
+
+// thbctl records list|get|delete.
+absl::Status ListRecords(Clients& clients,
+                         cooperation::v1::ListRecordsRequest request,
+                         Format format, std::ostream& out);
+absl::Status GetRecord(Clients& clients, const std::string& id, Format format,
+                       std::ostream& out);
+absl::Status DeleteRecord(Clients& clients, const std::string& id,
+                          const std::string& etag, std::ostream& out);
+
+// thbctl countries|regions|organisations.
+absl::Status ListCountries(Clients& clients,
+                           registry::v1::ListCountriesRequest request,
+                           Format format, std::ostream& out);
+absl::Status GetCountry(Clients& clients, const std::string& code,
+                        const std::string& as_of, Format format,
+                        std::ostream& out);
+absl::Status ListRegions(Clients& clients, Format format, std::ostream& out);
+absl::Status GetRegion(Clients& clients, const std::string& id, Format format,
+                       std::ostream& out);
+absl::Status ListOrganisations(Clients& clients, Format format,
+                               std::ostream& out);
+absl::Status GetOrganisation(Clients& clients, const std::string& id,
+                             Format format, std::ostream& out);
+
+struct CheckOptions {
+  std::string file;
+  // Check the file's own records, and judge statuses by the reference data
+  // of `iso_codes`, without calling any service.
+  bool offline = false;
+  std::string iso_codes;
+};
+
+// thbctl check: the data-quality check of a dataset's statements against
+// the live records (or the file's). Findings with severity ERROR make it
+// fail after printing them all.
+absl::Status Check(Clients& clients, const CheckOptions& options,
+                   std::ostream& out);
+
+}  // namespace thb::thbctl
+
+#endif  // THB_TOOLS_THBCTL_COMMANDS_H_

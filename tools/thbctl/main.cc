@@ -1,0 +1,438 @@
+// thbctl: the command-line client of the thb services. This file reads the
+// flags and dispatches to the commands; they live in the *_command.cc files.
+
+#include <unistd.h>
+
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "common/config.h"
+#include "common/string_view.h"
+#include "services/registry/reference_data.h"
+#include "tools/thbctl/cli.h"
+#include "tools/thbctl/commands.h"
+#include "tools/thbctl/flag_values.h"
+#include "tools/thbctl/output.h"
+
+// Where the services are.
+ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
+          "Address of the registry (env THB_REGISTRY_ADDRESS).");
+ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
+          "Address of the cooperation service (env THB_COOPERATION_ADDRESS).");
+ABSL_FLAG(std::string, aggregator, "127.0.0.1:50053",
+          "Address of the aggregator (env THB_AGGREGATOR_ADDRESS); a "
+          "comma-separated list is spread round-robin.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
+
+// Output.
+ABSL_FLAG(std::string, format, "",
+          "table, json or csv; lists and gets default to table, export to "
+          "json.");
+ABSL_FLAG(std::string, output, "",
+          "export: the file to write (default: "
+          "standard output).");
+
+// Commands.
+ABSL_FLAG(int, batch_size, 5000, "import: records per BatchCreateRecords.");
+ABSL_FLAG(int, page_size, 1000, "records list: records per ListRecords page.");
+ABSL_FLAG(std::string, etag, "",
+          "records delete: delete only if the record still has this etag.");
+ABSL_FLAG(std::string, dataset, "",
+          "check: the dataset file (default data/study.txtpb).");
+ABSL_FLAG(bool, offline, false,
+          "check: the file's own records and the reference data instead of "
+          "the services.");
+ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,
+          "check --offline: ISO 3166-1 of the iso-codes package.");
+
+// Selection: records list and countries list.
+ABSL_FLAG(std::vector<std::string>, kind, {},
+          "Record kinds: MEASURE, GOOD_PRACTICE, CHALLENGE, ...");
+ABSL_FLAG(std::vector<std::string>, area, {},
+          "Thematic areas: PREVENTION, AWARENESS_RAISING, ...");
+ABSL_FLAG(std::vector<std::string>, form, {},
+          "Cooperation forms: STRUCTURED, OPERATIONAL_AD_HOC, ...");
+ABSL_FLAG(std::vector<std::string>, partner_kind, {},
+          "Partner kinds: EU_AGENCY, CSO, INTERNATIONAL_ORGANISATION, ...");
+ABSL_FLAG(std::vector<std::string>, partner, {},
+          "Partner ids: IOM, UNODC, or country codes.");
+ABSL_FLAG(std::vector<std::string>, region, {},
+          "Region ids: SAHEL, ... (records: targeted; countries: member of "
+          "one).");
+ABSL_FLAG(std::vector<std::string>, country, {}, "Reporting countries.");
+ABSL_FLAG(std::vector<std::string>, tag, {}, "Tags: low-trust, ...");
+ABSL_FLAG(int, from_year, 0, "Records whose period reaches this year.");
+ABSL_FLAG(int, to_year, 0, "Records whose period starts by this year.");
+ABSL_FLAG(std::vector<std::string>, emn_status, {},
+          "EMN statuses: MEMBER, OBSERVER, NONE (of the reporting country "
+          "for records).");
+ABSL_FLAG(std::string, as_of, "",
+          "The date EMN statuses are judged at, YYYY-MM-DD (default today).");
+ABSL_FLAG(bool, eu, false, "countries list: only EU Member States.");
+ABSL_FLAG(bool, non_eu, false, "countries list: only non-members of the EU.");
+
+namespace thb::thbctl {
+namespace {
+
+constexpr char kDefaultDataset[] = "data/study.txtpb";
+
+constexpr char kUsage[] = R"(the command-line client of the thb services.
+
+Usage: thbctl [flags] COMMAND [ARGS]
+
+Commands:
+  import FILE              Import a dataset's records (.txtpb, or .json) in
+                           batches; a re-run writes nothing. [--batch_size]
+  export                   Every record, as a dataset in JSON or as CSV.
+                           [--format=json|csv] [--output=FILE]
+  records list             The records the filter flags select.
+                           [--page_size] [--format=table|json|csv]
+  records get ID           One record.
+  records delete ID        Delete a record. [--etag]
+  countries list           Countries. [--emn_status=MEMBER,OBSERVER]
+                           [--as_of=YYYY-MM-DD] [--eu | --non_eu]
+                           [--region=SAHEL]
+  countries get CODE       One country; GR and GB answer EL and UK. [--as_of]
+  regions [list | get ID]  Regions of third countries.
+  organisations [list | get ID]
+                           Organisations countries cooperate with.
+  check [FILE]             The data-quality check of a dataset's statements
+                           (default data/study.txtpb, or --dataset) against
+                           the live records; exit 1 on an ERROR finding.
+                           [--offline] [--iso_codes]
+  help                     This text.
+
+Record filters (records list): --kind, --area, --form, --partner_kind,
+  --partner, --region, --country, --tag, --from_year, --to_year,
+  --emn_status, --as_of. Several values are comma-separated and OR
+  together; different flags AND together. Enum values by their short
+  (GOOD_PRACTICE) or full (RECORD_KIND_GOOD_PRACTICE) names.
+
+Output: --format=table|json|csv; lists and gets print tables by default.
+
+Services:
+  --registry     (THB_REGISTRY_ADDRESS, default 127.0.0.1:50051)
+  --cooperation  (THB_COOPERATION_ADDRESS, default 127.0.0.1:50052)
+  --aggregator   (THB_AGGREGATOR_ADDRESS, default 127.0.0.1:50053)
+  A comma-separated list of addresses is spread round-robin.
+  --timeout      Deadline of each call (default 30s).
+
+Exit codes: 0 done, 1 an error or a check with errors, 2 a usage error.
+)";
+
+using Args = std::vector<std::string>;
+
+absl::Status ExpectArgs(const Args& args, size_t count,
+                        std::string_view usage) {
+  if (args.size() == count) return absl::OkStatus();
+  return UsageError(absl::StrCat("usage: thbctl ", ToAbsl(usage)));
+}
+
+absl::StatusOr<Format> FormatFlag(const std::vector<Format>& accepted,
+                                  Format fallback) {
+  return ParseFormat(absl::GetFlag(FLAGS_format), accepted, fallback);
+}
+
+SelectionFlags ReadSelectionFlags() {
+  SelectionFlags flags;
+  flags.kind = absl::GetFlag(FLAGS_kind);
+  flags.area = absl::GetFlag(FLAGS_area);
+  flags.form = absl::GetFlag(FLAGS_form);
+  flags.partner_kind = absl::GetFlag(FLAGS_partner_kind);
+  flags.partner = absl::GetFlag(FLAGS_partner);
+  flags.region = absl::GetFlag(FLAGS_region);
+  flags.country = absl::GetFlag(FLAGS_country);
+  flags.tag = absl::GetFlag(FLAGS_tag);
+  flags.from_year = absl::GetFlag(FLAGS_from_year);
+  flags.to_year = absl::GetFlag(FLAGS_to_year);
+  flags.emn_status = absl::GetFlag(FLAGS_emn_status);
+  flags.as_of = absl::GetFlag(FLAGS_as_of);
+  flags.eu = absl::GetFlag(FLAGS_eu);
+  flags.non_eu = absl::GetFlag(FLAGS_non_eu);
+  return flags;
+}
+
+absl::Status RunHelp(const Args& /*args*/, Clients& /*clients*/,
+                     std::ostream& out, std::ostream& /*err*/) {
+  out << "thbctl: " << kUsage;
+  return absl::OkStatus();
+}
+
+absl::Status RunImport(const Args& args, Clients& clients, std::ostream& out,
+                       std::ostream& err) {
+  if (auto status = ExpectArgs(args, 2, "import FILE [--batch_size=N]");
+      !status.ok()) {
+    return status;
+  }
+  ImportOptions options;
+  options.file = args[1];
+  options.batch_size = absl::GetFlag(FLAGS_batch_size);
+  options.progress = isatty(STDERR_FILENO) == 1;
+  return Import(clients, options, out, err);
+}
+
+absl::Status RunExport(const Args& args, Clients& clients, std::ostream& out,
+                       std::ostream& /*err*/) {
+  if (auto status =
+          ExpectArgs(args, 1, "export [--format=json|csv] [--output=FILE]");
+      !status.ok()) {
+    return status;
+  }
+  auto format = FormatFlag({Format::kJson, Format::kCsv}, Format::kJson);
+  if (!format.ok()) return format.status();
+  return Export(clients, {*format, absl::GetFlag(FLAGS_output)}, out);
+}
+
+absl::Status RunRecords(const Args& args, Clients& clients, std::ostream& out,
+                        std::ostream& /*err*/) {
+  const std::string sub = args.size() > 1 ? args[1] : "";
+  auto format =
+      FormatFlag({Format::kTable, Format::kJson, Format::kCsv}, Format::kTable);
+  if (!format.ok()) return format.status();
+  if (sub == "list") {
+    if (auto s = ExpectArgs(args, 2, "records list [filter flags]"); !s.ok()) {
+      return s;
+    }
+    const int page_size = absl::GetFlag(FLAGS_page_size);
+    if (page_size < 1 || page_size > 10000) {
+      return UsageError(
+          absl::StrCat("--page_size: ", page_size, " is outside 1..10000"));
+    }
+    auto request = ListRecordsRequestOf(ReadSelectionFlags());
+    if (!request.ok()) return request.status();
+    request->set_page_size(page_size);
+    return ListRecords(clients, *std::move(request), *format, out);
+  }
+  if (sub == "get") {
+    if (auto s = ExpectArgs(args, 3, "records get ID"); !s.ok()) return s;
+    return GetRecord(clients, args[2], *format, out);
+  }
+  if (sub == "delete") {
+    if (auto s = ExpectArgs(args, 3, "records delete ID [--etag=ETAG]");
+        !s.ok()) {
+      return s;
+    }
+    return DeleteRecord(clients, args[2], absl::GetFlag(FLAGS_etag), out);
+  }
+  return UsageError("usage: thbctl records list|get ID|delete ID");
+}
+
+absl::Status RunCountries(const Args& args, Clients& clients, std::ostream& out,
+                          std::ostream& /*err*/) {
+  const std::string sub = args.size() > 1 ? args[1] : "list";
+  auto format = FormatFlag({Format::kTable, Format::kJson}, Format::kTable);
+  if (!format.ok()) return format.status();
+  if (sub == "list") {
+    if (args.size() > 2) {
+      return UsageError(
+          "usage: thbctl countries list [--emn_status=...] "
+          "[--as_of=YYYY-MM-DD] [--eu|--non_eu] [--region=ID]");
+    }
+    auto request = ListCountriesRequestOf(ReadSelectionFlags());
+    if (!request.ok()) return request.status();
+    return ListCountries(clients, *std::move(request), *format, out);
+  }
+  if (sub == "get") {
+    if (auto s = ExpectArgs(args, 3, "countries get CODE [--as_of=YYYY-MM-DD]");
+        !s.ok()) {
+      return s;
+    }
+    const std::string as_of = absl::GetFlag(FLAGS_as_of);
+    if (auto s = CheckDateFlag("--as_of", as_of); !s.ok()) return s;
+    return GetCountry(clients, args[2], as_of, *format, out);
+  }
+  return UsageError("usage: thbctl countries [list|get CODE]");
+}
+
+// regions and organisations: list, or get ID.
+template <typename List, typename Get>
+absl::Status RunListOrGet(const Args& args, Clients& clients, std::ostream& out,
+                          List list, Get get) {
+  const std::string sub = args.size() > 1 ? args[1] : "list";
+  auto format = FormatFlag({Format::kTable, Format::kJson}, Format::kTable);
+  if (!format.ok()) return format.status();
+  if (sub == "list" && args.size() <= 2) return list(clients, *format, out);
+  if (sub == "get" && args.size() == 3) {
+    return get(clients, args[2], *format, out);
+  }
+  return UsageError(absl::StrCat("usage: thbctl ", args[0], " [list|get ID]"));
+}
+
+absl::Status RunRegions(const Args& args, Clients& clients, std::ostream& out,
+                        std::ostream& /*err*/) {
+  return RunListOrGet(args, clients, out, ListRegions, GetRegion);
+}
+
+absl::Status RunOrganisations(const Args& args, Clients& clients,
+                              std::ostream& out, std::ostream& /*err*/) {
+  return RunListOrGet(args, clients, out, ListOrganisations, GetOrganisation);
+}
+
+absl::Status RunCheck(const Args& args, Clients& clients, std::ostream& out,
+                      std::ostream& /*err*/) {
+  if (args.size() > 2) {
+    return UsageError("usage: thbctl check [FILE] [--offline]");
+  }
+  const std::string flag = absl::GetFlag(FLAGS_dataset);
+  if (args.size() == 2 && !flag.empty() && flag != args[1]) {
+    return UsageError(absl::StrCat("check: the file is either ", args[1],
+                                   " or --dataset=", flag, ", not both"));
+  }
+  CheckOptions options;
+  options.file = args.size() == 2 ? args[1]
+                 : flag.empty()   ? kDefaultDataset
+                                  : flag;
+  options.offline = absl::GetFlag(FLAGS_offline);
+  options.iso_codes = absl::GetFlag(FLAGS_iso_codes);
+  return Check(clients, options, out);
+}
+
+struct Command {
+  const char* name;
+  absl::Status (*run)(const Args& args, Clients& clients, std::ostream& out,
+                      std::ostream& err);
+};
+
+// The statistics commands (the aggregator) join as one more entry.
+constexpr Command kCommands[] = {
+    {"help", RunHelp},
+    {"import", RunImport},
+    {"export", RunExport},
+    {"records", RunRecords},
+    {"countries", RunCountries},
+    {"regions", RunRegions},
+    {"organisations", RunOrganisations},
+    {"check", RunCheck},
+};
+
+absl::Status Dispatch(const Args& args, Clients& clients, std::ostream& out,
+                      std::ostream& err) {
+  if (args.empty()) return UsageError("no command given");
+  for (const Command& command : kCommands) {
+    if (args[0] == command.name) return command.run(args, clients, out, err);
+  }
+  std::vector<std::string> names;
+  for (const Command& command : kCommands) names.push_back(command.name);
+  return UsageError(absl::StrCat("unknown command \"", args[0],
+                                 "\"; commands: ", absl::StrJoin(names, ", ")));
+}
+
+// absl's own --help and friends, which it handles apart from other flags.
+bool IsUsageFlag(std::string_view name) {
+  for (const char* usage_flag :
+       {"help", "helpfull", "helpshort", "helppackage", "helpon", "helpmatch",
+        "version", "only_check_args"}) {
+    if (name == usage_flag) return true;
+  }
+  return false;
+}
+
+// absl exits with status 1 on an unknown flag or a value it cannot parse;
+// thbctl keeps 1 for errors of the services and gives usage errors 2, so it
+// checks the command line first, as absl will read it.
+absl::Status CheckFlags(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    arg.remove_prefix(arg[1] == '-' ? 2 : 1);
+    const size_t equals = arg.find('=');
+    const std::string name(arg.substr(0, equals));
+    if (IsUsageFlag(name)) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr && absl::StartsWith(name, "no") &&
+        equals == std::string_view::npos) {
+      absl::CommandLineFlag* negated =
+          absl::FindCommandLineFlag(name.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>()) continue;
+    }
+    if (flag == nullptr) {
+      return UsageError(absl::StrCat("unknown flag --", name));
+    }
+    std::string value;
+    if (equals != std::string_view::npos) {
+      value = std::string(arg.substr(equals + 1));
+    } else if (flag->IsOfType<bool>()) {
+      continue;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return UsageError(absl::StrCat("--", name, " needs a value"));
+    }
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return UsageError(absl::StrCat("--", name, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  absl::FlagsUsageConfig usage_config;
+  usage_config.contains_help_flags = [](absl::string_view file) {
+    return absl::StrContains(file, "thbctl/");
+  };
+  usage_config.contains_helpshort_flags = usage_config.contains_help_flags;
+  usage_config.normalize_filename = [](absl::string_view file) {
+    const size_t start = file.rfind("tools/thbctl/");
+    return std::string(start == absl::string_view::npos ? file
+                                                        : file.substr(start));
+  };
+  absl::SetFlagsUsageConfig(usage_config);
+
+  if (absl::Status status =
+          ApplyEnvironment({{"registry", "THB_REGISTRY_ADDRESS"},
+                            {"cooperation", "THB_COOPERATION_ADDRESS"},
+                            {"aggregator", "THB_AGGREGATOR_ADDRESS"}});
+      !status.ok()) {
+    return ReportError(UsageError(ToStd(status.message())), std::cerr);
+  }
+  if (absl::Status status = CheckFlags(argc, argv); !status.ok()) {
+    return ReportError(status, std::cerr);
+  }
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  const Args args(positional.begin() + 1, positional.end());
+  if (args.empty()) {
+    std::cerr << "thbctl: " << kUsage;
+    return kExitUsage;
+  }
+
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  if (timeout <= absl::ZeroDuration()) {
+    return ReportError(UsageError("--timeout: must be positive"), std::cerr);
+  }
+  const Endpoints endpoints{absl::GetFlag(FLAGS_registry),
+                            absl::GetFlag(FLAGS_cooperation),
+                            absl::GetFlag(FLAGS_aggregator), timeout};
+  for (const auto& [flag, address] :
+       {std::pair{"--registry", endpoints.registry},
+        std::pair{"--cooperation", endpoints.cooperation},
+        std::pair{"--aggregator", endpoints.aggregator}}) {
+    if (address.empty()) {
+      return ReportError(UsageError(absl::StrCat(flag, ": no address")),
+                         std::cerr);
+    }
+  }
+  Clients clients(endpoints);
+  const absl::Status status = Dispatch(args, clients, std::cout, std::cerr);
+  std::cout.flush();
+  if (!status.ok()) return ReportError(status, std::cerr);
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace thb::thbctl
+
+int main(int argc, char** argv) { return thb::thbctl::Main(argc, argv); }
