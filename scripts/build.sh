@@ -9,5 +9,6 @@ shift || true
 dir="build/$(echo "$type" | tr '[:upper:]' '[:lower:]')"
 jobs="${THB_JOBS:-$(nproc)}"
 
-cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" -DTHB_BUILD_BENCH=ON \
+  "$@" >/dev/null
 ninja -C "$dir" -j "$jobs"

@@ -7,19 +7,22 @@
 namespace thb::testing {
 
 ServerProcess::ServerProcess(std::string binary, std::string dir,
-                             std::string name, std::vector<std::string> args)
+                             std::string name, std::vector<std::string> args,
+                             bool with_db)
     : binary_(std::move(binary)),
       dir_(std::move(dir)),
       name_(std::move(name)),
-      args_(std::move(args)) {}
+      args_(std::move(args)),
+      with_db_(with_db) {}
 
 absl::Status ServerProcess::Start() {
   if (process_ != nullptr) process_->Kill();
   const std::string port_file =
       absl::StrCat(dir_, "/", name_, ".port-", ++starts_);
   std::vector<std::string> args = {
-      "--port=0", absl::StrCat("--port_file=", port_file),
-      absl::StrCat("--db=", dir_, "/", name_, ".sqlite3"), "--drain=0s"};
+      "--port=0", absl::StrCat("--port_file=", port_file), "--drain=0s"};
+  if (with_db_)
+    args.push_back(absl::StrCat("--db=", dir_, "/", name_, ".sqlite3"));
   args.insert(args.end(), args_.begin(), args_.end());
   auto process = Process::Start(binary_, args);
   if (!process.ok()) return process.status();

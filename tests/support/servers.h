@@ -15,9 +15,10 @@ namespace thb::testing {
 class ServerProcess {
  public:
   // `binary` is started with --port=0, --port_file, --db=<dir>/<name>.sqlite3
-  // and --drain=0s, then `args`.
+  // (unless `with_db` is false: the aggregator keeps no database) and
+  // --drain=0s, then `args`.
   ServerProcess(std::string binary, std::string dir, std::string name,
-                std::vector<std::string> args = {});
+                std::vector<std::string> args = {}, bool with_db = true);
 
   // Starts (or starts again) and waits until it listens.
   absl::Status Start();
@@ -31,6 +32,7 @@ class ServerProcess {
   std::string dir_;
   std::string name_;
   std::vector<std::string> args_;
+  bool with_db_;
   int starts_ = 0;
   std::unique_ptr<Process> process_;
   std::string address_;

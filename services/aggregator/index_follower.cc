@@ -1,0 +1,202 @@
+#include "services/aggregator/index_follower.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/errors.h"
+#include "common/logging.h"
+
+namespace thb::aggregator {
+
+namespace v1 = ::thb::cooperation::v1;
+
+IndexFollower::IndexFollower(std::shared_ptr<grpc::Channel> channel,
+                             Options options)
+    : stub_(v1::CooperationRecordService::NewStub(std::move(channel))),
+      options_(std::move(options)),
+      index_(std::make_unique<RecordIndex>()) {}
+
+IndexFollower::~IndexFollower() { Stop(); }
+
+void IndexFollower::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void IndexFollower::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    if (active_call_ != nullptr) active_call_->TryCancel();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool IndexFollower::synced() const {
+  absl::ReaderMutexLock lock(&index_mu_);
+  return synced_;
+}
+
+int64_t IndexFollower::revision() const {
+  absl::ReaderMutexLock lock(&index_mu_);
+  return revision_;
+}
+
+int IndexFollower::lists() const {
+  absl::ReaderMutexLock lock(&index_mu_);
+  return lists_;
+}
+
+absl::Status IndexFollower::WaitForRevision(int64_t revision,
+                                            absl::Time deadline) const {
+  absl::ReaderMutexLock lock(&index_mu_);
+  auto reached = [this, revision]() ABSL_SHARED_LOCKS_REQUIRED(index_mu_) {
+    return synced_ && revision_ >= revision;
+  };
+  if (index_mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) {
+    return absl::OkStatus();
+  }
+  return WithReason(
+      absl::DeadlineExceededError(absl::StrCat(
+          "min_cooperation_revision ", revision,
+          " was not reached before the deadline; the index is at revision ",
+          revision_)),
+      "REVISION_NOT_REACHED",
+      {{"min_cooperation_revision", absl::StrCat(revision)},
+       {"index_revision", absl::StrCat(revision_)}});
+}
+
+absl::Status IndexFollower::WaitSynced(absl::Time deadline) const {
+  absl::ReaderMutexLock lock(&index_mu_);
+  auto ready = [this]()
+                   ABSL_SHARED_LOCKS_REQUIRED(index_mu_) { return synced_; };
+  if (index_mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(
+      absl::StrCat("the index has not synced with the cooperation service at ",
+                   options_.address, " yet"));
+}
+
+void IndexFollower::Read(
+    const std::function<void(const RecordIndex&, int64_t)>& read) const {
+  absl::ReaderMutexLock lock(&index_mu_);
+  read(*index_, revision_);
+}
+
+bool IndexFollower::Begin(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  active_call_ = context;
+  return true;
+}
+
+void IndexFollower::End() {
+  absl::MutexLock lock(&mu_);
+  active_call_ = nullptr;
+}
+
+bool IndexFollower::SleepUnlessStopped(absl::Duration duration) {
+  absl::MutexLock lock(&mu_);
+  auto stopping = [this]()
+                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
+  return !mu_.AwaitWithTimeout(absl::Condition(&stopping), duration);
+}
+
+absl::Status IndexFollower::Relist() {
+  auto fresh = std::make_unique<RecordIndex>();
+  // Pages are read at different revisions; the revision of the first page
+  // is where the watch resumes, and replaying a change a later page already
+  // showed is a no-op for the index (idempotent by revision).
+  int64_t revision = -1;
+  v1::ListRecordsRequest request;
+  request.set_page_size(options_.page_size);
+  do {
+    v1::ListRecordsResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(
+        absl::ToChronoTime(absl::Now() + options_.call_timeout));
+    if (!Begin(&context)) return absl::CancelledError("stopping");
+    const grpc::Status status =
+        stub_->ListRecords(&context, request, &response);
+    End();
+    if (!status.ok()) {
+      return absl::UnavailableError(absl::StrCat("listing records from ",
+                                                 options_.address, ": ",
+                                                 status.error_message()));
+    }
+    if (revision < 0) revision = response.revision();
+    for (const auto& record : response.records()) fresh->Upsert(record);
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+
+  absl::MutexLock lock(&index_mu_);
+  index_ = std::move(fresh);
+  revision_ = revision;
+  synced_ = true;
+  ++lists_;
+  return absl::OkStatus();
+}
+
+grpc::Status IndexFollower::WatchFrom(int64_t revision) {
+  grpc::ClientContext context;
+  if (!Begin(&context)) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
+  }
+  v1::WatchRequest request;
+  request.set_from_revision(revision);
+  auto reader = stub_->Watch(&context, request);
+  v1::WatchResponse response;
+  while (reader->Read(&response)) {
+    if (response.changes().empty()) continue;
+    absl::MutexLock lock(&index_mu_);
+    for (const auto& change : response.changes()) {
+      if (change.type() == v1::CHANGE_TYPE_DELETED) {
+        index_->Remove(change.record().id(), change.revision());
+      } else {
+        index_->Upsert(change.record());
+      }
+      revision_ = std::max(revision_, change.revision());
+    }
+  }
+  grpc::Status status = reader->Finish();
+  End();
+  return status;
+}
+
+void IndexFollower::Run() {
+  absl::Duration backoff = options_.initial_backoff;
+  bool listed = false;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    if (!listed) {
+      const absl::Status status = Relist();
+      if (status.code() == absl::StatusCode::kCancelled) return;
+      if (!status.ok()) {
+        THB_LOG(Warning) << status.message() << "; retrying in "
+                         << absl::FormatDuration(backoff);
+        if (!SleepUnlessStopped(backoff)) return;
+        backoff = std::min(backoff * 2, options_.max_backoff);
+        continue;
+      }
+      listed = true;
+      backoff = options_.initial_backoff;
+      THB_LOG(Info) << "index synced at cooperation revision " << revision();
+    }
+    const grpc::Status status = WatchFrom(revision());
+    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
+      THB_LOG(Info) << "cooperation history no longer reaches revision "
+                    << revision() << "; listing again";
+      listed = false;
+      continue;
+    }
+    if (!SleepUnlessStopped(backoff)) return;
+    backoff = std::min(backoff * 2, options_.max_backoff);
+  }
+}
+
+}  // namespace thb::aggregator

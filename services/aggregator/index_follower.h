@@ -1,0 +1,91 @@
+#ifndef THB_SERVICES_AGGREGATOR_INDEX_FOLLOWER_H_
+#define THB_SERVICES_AGGREGATOR_INDEX_FOLLOWER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "services/aggregator/record_index.h"
+#include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
+
+namespace thb::aggregator {
+
+// Keeps a RecordIndex equal to the cooperation store by list, then watch: a
+// background thread lists every record into a fresh index, swaps it in,
+// watches from the list's revision applying each change (idempotently by
+// revision), resumes a broken stream from the last revision applied, and
+// lists again when the store answers OUT_OF_RANGE. Queries read the index
+// under a shared lock while changes apply under an exclusive one.
+class IndexFollower {
+ public:
+  struct Options {
+    absl::Duration call_timeout = absl::Seconds(60);
+    absl::Duration initial_backoff = absl::Milliseconds(100);
+    absl::Duration max_backoff = absl::Seconds(5);
+    int page_size = 10000;
+    // For messages: the cooperation service's address.
+    std::string address;
+  };
+
+  IndexFollower(std::shared_ptr<grpc::Channel> channel, Options options);
+  ~IndexFollower();
+  IndexFollower(const IndexFollower&) = delete;
+  IndexFollower& operator=(const IndexFollower&) = delete;
+
+  void Start();
+  void Stop();
+
+  // Whether a first full list has been applied.
+  bool synced() const;
+  // The cooperation revision the index is at (0 before the first sync).
+  int64_t revision() const;
+  // How many full lists were made.
+  int lists() const;
+
+  // Waits until the index holds at least `revision`, or `deadline`;
+  // DEADLINE_EXCEEDED naming the revision and the one reached.
+  absl::Status WaitForRevision(int64_t revision, absl::Time deadline) const;
+  // Waits for the first sync; UNAVAILABLE naming the service at `deadline`.
+  absl::Status WaitSynced(absl::Time deadline) const;
+
+  // Runs `read(index, revision)` under the shared lock.
+  void Read(const std::function<void(const RecordIndex&, int64_t)>& read) const;
+
+ private:
+  void Run();
+  // Lists everything into a new index and swaps it in.
+  absl::Status Relist();
+  grpc::Status WatchFrom(int64_t revision);
+  bool SleepUnlessStopped(absl::Duration duration);
+  // Starts a call: registers `context` so Stop() can cancel it; false when
+  // stopping.
+  bool Begin(grpc::ClientContext* context);
+  void End();
+
+  std::unique_ptr<cooperation::v1::CooperationRecordService::Stub> stub_;
+  Options options_;
+  std::thread thread_;
+
+  // Guards the index and its revision: shared for queries.
+  mutable absl::Mutex index_mu_;
+  std::unique_ptr<RecordIndex> index_ ABSL_GUARDED_BY(index_mu_);
+  int64_t revision_ ABSL_GUARDED_BY(index_mu_) = 0;
+  bool synced_ ABSL_GUARDED_BY(index_mu_) = false;
+  int lists_ ABSL_GUARDED_BY(index_mu_) = 0;
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* active_call_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+}  // namespace thb::aggregator
+
+#endif  // THB_SERVICES_AGGREGATOR_INDEX_FOLLOWER_H_

@@ -1,0 +1,1063 @@
+#include "services/aggregator/query_engine.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/dates.h"
+#include "common/errors.h"
+#include "common/string_view.h"
+#include "domain/footnote.h"
+#include "domain/record_filter.h"
+
+namespace thb::aggregator {
+namespace {
+
+using Bits = RecordIndex::Bits;
+using CountryId = RecordIndex::CountryId;
+using Field = RecordIndex::Field;
+using Slot = RecordIndex::Slot;
+using Word = RecordIndex::Word;
+using registry::v1::EmnStatus;
+using stats::v1::CountryQuery;
+using stats::v1::Dimension;
+using stats::v1::Measure;
+using stats::v1::RecordFilter;
+
+constexpr int kWordBits = RecordIndex::kWordBits;
+// Words evaluated at a time when a filter only needs its countries: small
+// enough to stay in cache, large enough to amortize the loop over postings.
+constexpr size_t kBlockWords = 1024;
+// A period longer than this is not a real one; it must not make the YEAR
+// dimension loop for long.
+constexpr int kMaxYearsPerRecord = 200;
+
+// The instruction where the build targets it; otherwise the bit-parallel
+// sum, inline (the library call the builtin becomes is several times
+// slower, and counting is the inner loop of record measures).
+inline int PopCount(Word word) {
+#if defined(__POPCNT__)
+  return __builtin_popcountll(word);
+#else
+  word = word - ((word >> 1) & 0x5555555555555555ULL);
+  word = (word & 0x3333333333333333ULL) + ((word >> 2) & 0x3333333333333333ULL);
+  word = (word + (word >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return static_cast<int>((word * 0x0101010101010101ULL) >> 56);
+#endif
+}
+int LowestBit(Word word) { return __builtin_ctzll(word); }
+
+// ---------------------------------------------------------------- validation
+
+std::string Shown(const std::string& text) {
+  constexpr size_t kMaxShown = 32;
+  if (text.size() <= kMaxShown) {
+    return absl::StrCat("\"", absl::CHexEscape(text), "\"");
+  }
+  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kMaxShown)),
+                      "...\"");
+}
+
+struct PendingFilter {
+  const RecordFilter* filter;
+  std::string path;
+};
+
+class QueryValidator {
+ public:
+  QueryValidator(const registry::RegistrySnapshot& registry,
+                 std::string_view field)
+      : registry_(registry), field_(field) {}
+
+  absl::Status Validate(const CountryQuery& query) {
+    if (absl::Status shape = CheckShape(query, field_, 1); !shape.ok()) {
+      return shape;
+    }
+    std::vector<FieldViolation> violations;
+    for (const PendingFilter& pending : filters_) {
+      CheckFilter(*pending.filter, pending.path, violations);
+    }
+    if (violations.empty()) return absl::OkStatus();
+    return InvalidArgument(std::move(violations));
+  }
+
+ private:
+  absl::Status CheckShape(const CountryQuery& query, const std::string& path,
+                          int depth) {
+    if (depth > kMaxQueryDepth) {
+      return InvalidArgument(field_,
+                             absl::StrCat("is nested deeper than the limit of ",
+                                          kMaxQueryDepth, " levels"));
+    }
+    if (++nodes_ > kMaxQueryNodes) {
+      return InvalidArgument(
+          field_, absl::StrCat("has more than the limit of ", kMaxQueryNodes,
+                               " queries in all"));
+    }
+    const stats::v1::CountryQueryList* list = nullptr;
+    std::string list_path;
+    switch (query.expr_case()) {
+      case CountryQuery::EXPR_NOT_SET:
+        return InvalidArgument(path, "is empty");
+      case CountryQuery::kFilter:
+        filters_.push_back({&query.filter(), absl::StrCat(path, ".filter")});
+        return absl::OkStatus();
+      case CountryQuery::kAllOf:
+        list = &query.all_of();
+        list_path = absl::StrCat(path, ".all_of.queries");
+        break;
+      case CountryQuery::kAnyOf:
+        list = &query.any_of();
+        list_path = absl::StrCat(path, ".any_of.queries");
+        break;
+      case CountryQuery::kDifference:
+        list = &query.difference();
+        list_path = absl::StrCat(path, ".difference.queries");
+        break;
+    }
+    if (list->queries().empty()) {
+      return InvalidArgument(list_path, "is empty; name at least one query");
+    }
+    for (int i = 0; i < list->queries_size(); ++i) {
+      if (absl::Status child =
+              CheckShape(list->queries(i), absl::StrCat(list_path, "[", i, "]"),
+                         depth + 1);
+          !child.ok()) {
+        return child;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  void CheckFilter(const RecordFilter& filter, const std::string& path,
+                   std::vector<FieldViolation>& violations) const {
+    absl::flat_hash_set<std::string> malformed;
+    if (absl::Status status =
+            domain::ValidateFilter(domain::ToCooperationFilter(filter), path);
+        !status.ok()) {
+      for (FieldViolation& violation : FieldViolations(status)) {
+        malformed.insert(violation.field);
+        violations.push_back(std::move(violation));
+      }
+    }
+    // Only well-formed values are looked up: one complaint per value.
+    auto check =
+        [&](const google::protobuf::RepeatedPtrField<std::string>& values,
+            std::string_view name, auto known, std::string_view what) {
+          for (int i = 0; i < values.size(); ++i) {
+            std::string item =
+                absl::StrCat(path, ".", ToAbsl(name), "[", i, "]");
+            if (malformed.contains(item) || known(values[i])) continue;
+            violations.push_back(
+                {std::move(item),
+                 absl::StrCat(Shown(values[i]), " is not ", ToAbsl(what),
+                              " of the registry")});
+          }
+        };
+    check(
+        filter.partner_ids(), "partner_ids",
+        [this](const std::string& id) {
+          return registry_.organisations.contains(id) ||
+                 registry_.CanonicalCountry(id).has_value();
+        },
+        "an organisation or a country");
+    check(
+        filter.target_regions(), "target_regions",
+        [this](const std::string& id) {
+          return registry_.regions.contains(id);
+        },
+        "a region");
+    check(
+        filter.reporting_countries(), "reporting_countries",
+        [this](const std::string& code) {
+          return registry_.CanonicalCountry(code).has_value();
+        },
+        "a country");
+  }
+
+  const registry::RegistrySnapshot& registry_;
+  const std::string field_;
+  int nodes_ = 0;
+  std::vector<PendingFilter> filters_;
+};
+
+absl::Status ValidateMeasure(Measure measure) {
+  if (!stats::v1::Measure_IsValid(measure)) {
+    return InvalidArgument(
+        "measure", absl::StrCat(measure, " is not a value of ",
+                                stats::v1::Measure_descriptor()->full_name()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDimension(Dimension dimension, std::string_view field) {
+  if (!stats::v1::Dimension_IsValid(dimension)) {
+    return InvalidArgument(
+        field, absl::StrCat(dimension, " is not a value of ",
+                            stats::v1::Dimension_descriptor()->full_name()));
+  }
+  if (dimension == stats::v1::DIMENSION_UNSPECIFIED) {
+    return InvalidArgument(
+        field,
+        "DIMENSION_UNSPECIFIED splits by nothing; name a Dimension value");
+  }
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------- country sets
+
+class CountrySet {
+ public:
+  explicit CountrySet(size_t countries)
+      : words_((countries + kWordBits - 1) / kWordBits, 0) {}
+
+  bool Has(CountryId country) const {
+    return (words_[country / kWordBits] >> (country % kWordBits)) & 1;
+  }
+  void Add(CountryId country) {
+    words_[country / kWordBits] |= Word{1} << (country % kWordBits);
+  }
+  int Count() const {
+    int count = 0;
+    for (Word word : words_) count += PopCount(word);
+    return count;
+  }
+  bool Empty() const {
+    return std::all_of(words_.begin(), words_.end(),
+                       [](Word word) { return word == 0; });
+  }
+  void And(const CountrySet& other) {
+    for (size_t i = 0; i < words_.size(); ++i) words_[i] &= other.words_[i];
+  }
+  void Or(const CountrySet& other) {
+    for (size_t i = 0; i < words_.size(); ++i) words_[i] |= other.words_[i];
+  }
+  void AndNot(const CountrySet& other) {
+    for (size_t i = 0; i < words_.size(); ++i) words_[i] &= ~other.words_[i];
+  }
+  int CountAnd(const CountrySet& other) const {
+    int count = 0;
+    for (size_t i = 0; i < words_.size(); ++i) {
+      count += PopCount(words_[i] & other.words_[i]);
+    }
+    return count;
+  }
+  template <typename F>
+  void ForEach(F f) const {
+    for (size_t i = 0; i < words_.size(); ++i) {
+      for (Word word = words_[i]; word != 0; word &= word - 1) {
+        f(static_cast<CountryId>(i * kWordBits + LowestBit(word)));
+      }
+    }
+  }
+
+ private:
+  std::vector<Word> words_;
+};
+
+// A filter compiled against the index: an AND of ORs of postings, then
+// checks per slot for what postings do not hold (EMN status of the reporting
+// country, period overlap).
+struct Plan {
+  bool selects_nothing = false;
+  std::vector<std::vector<const Bits*>> groups;
+  // Per CountryId: whether a selected record may have it.
+  std::vector<uint8_t> allowed;
+  bool check_country = false;
+  bool check_years = false;
+  int32_t from_year = 0;
+  int32_t to_year = 0;
+  // Countries with records that pass `allowed`: when all are found, more
+  // scanning cannot add any.
+  int possible = 0;
+};
+
+// Countries and records of a slot bitset.
+struct Tally {
+  CountrySet countries;
+  int64_t records = 0;
+  int found = 0;
+};
+
+// A dimension value and the selected records that have it: the selection
+// AND `bits()`, either a posting of the index (not copied) or a bitset
+// built for the dimension.
+struct ValueBits {
+  std::string value;
+  const Bits* posting = nullptr;
+  Bits owned;
+  Tally tally{CountrySet(0)};
+
+  const Bits& bits() const { return posting != nullptr ? *posting : owned; }
+};
+
+class Evaluator {
+ public:
+  Evaluator(const RecordIndex& index,
+            const registry::RegistrySnapshot& registry, absl::CivilDay as_of)
+      : index_(index),
+        registry_(registry),
+        as_of_(as_of),
+        words_(index.words()),
+        statuses_(index.country_count(), kUnknownStatus) {}
+
+  size_t country_count() const { return index_.country_count(); }
+
+  EmnStatus Status(CountryId country) {
+    int& status = statuses_[country];
+    if (status == kUnknownStatus) {
+      status = registry_.StatusOn(index_.country_code(country), as_of_);
+    }
+    return static_cast<EmnStatus>(status);
+  }
+
+  EmnStatus StatusOfCode(const std::string& code) {
+    if (auto country = index_.FindCountry(code)) return Status(*country);
+    return registry_.StatusOn(code, as_of_);
+  }
+
+  // The countries of `query`'s answer.
+  CountrySet Countries(const CountryQuery& query) {
+    switch (query.expr_case()) {
+      case CountryQuery::kFilter:
+        return LeafCountries(Compile(query.filter()));
+      case CountryQuery::kAllOf: {
+        CountrySet result = Countries(query.all_of().queries(0));
+        for (int i = 1; i < query.all_of().queries_size() && !result.Empty();
+             ++i) {
+          result.And(Countries(query.all_of().queries(i)));
+        }
+        return result;
+      }
+      case CountryQuery::kAnyOf: {
+        CountrySet result = Countries(query.any_of().queries(0));
+        for (int i = 1; i < query.any_of().queries_size(); ++i) {
+          result.Or(Countries(query.any_of().queries(i)));
+        }
+        return result;
+      }
+      case CountryQuery::kDifference: {
+        CountrySet result = Countries(query.difference().queries(0));
+        for (int i = 1;
+             i < query.difference().queries_size() && !result.Empty(); ++i) {
+          result.AndNot(Countries(query.difference().queries(i)));
+        }
+        return result;
+      }
+      case CountryQuery::EXPR_NOT_SET:
+        break;
+    }
+    return CountrySet(country_count());
+  }
+
+  // The records behind `answer`: those of the filters that add countries,
+  // reported by a country of the answer.
+  Bits Selection(const CountryQuery& query, const CountrySet& answer) {
+    std::vector<const RecordFilter*> filters;
+    PositiveFilters(query, filters);
+    Bits selection(words_, 0);
+    CountrySet outside(country_count());
+    for (const RecordFilter* filter : filters) {
+      const Plan plan = Compile(*filter);
+      const Bits leaf = LeafSelection(plan);
+      for (size_t i = 0; i < words_; ++i) selection[i] |= leaf[i];
+      outside.Or(LeafCountries(plan));
+    }
+    // Filters under all_of and difference may select records of countries
+    // outside the answer; when none do, there is nothing to take out.
+    outside.AndNot(answer);
+    if (outside.Empty()) return selection;
+    const CountryId* country = index_.country_data();
+    for (size_t i = 0; i < words_; ++i) {
+      for (Word word = selection[i]; word != 0; word &= word - 1) {
+        const int bit = LowestBit(word);
+        if (!answer.Has(country[i * kWordBits + bit])) {
+          selection[i] &= ~(Word{1} << bit);
+        }
+      }
+    }
+    return selection;
+  }
+
+  // Countries and records of the AND of `parts` (all over the first
+  // `words`), where at most `bound` countries can be found; records are
+  // counted only when `records` is set.
+  template <size_t N>
+  Tally Count(const std::array<const Word*, N>& parts, size_t words, int bound,
+              bool records) const {
+    Tally tally{CountrySet(country_count())};
+    const CountryId* country = index_.country_data();
+    auto word_at = [&parts](size_t i) {
+      Word word = parts[0][i];
+      for (size_t k = 1; k < N; ++k) word &= parts[k][i];
+      return word;
+    };
+    size_t i = 0;
+    for (; i < words && tally.found < bound; ++i) {
+      const Word all = word_at(i);
+      if (all == 0) continue;
+      if (records) tally.records += PopCount(all);
+      for (Word word = all; word != 0; word &= word - 1) {
+        const CountryId c = country[i * kWordBits + LowestBit(word)];
+        if (!tally.countries.Has(c)) {
+          tally.countries.Add(c);
+          if (++tally.found == bound) break;
+        }
+      }
+    }
+    if (records) {
+      for (; i < words; ++i) tally.records += PopCount(word_at(i));
+    }
+    return tally;
+  }
+
+  Tally CountValue(const Bits& selection, const ValueBits& value, int bound,
+                   bool records) const {
+    const Bits& bits = value.bits();
+    return Count<2>({selection.data(), bits.data()},
+                    std::min(selection.size(), bits.size()), bound, records);
+  }
+
+  Tally CountCell(const Bits& selection, const ValueBits& row,
+                  const ValueBits& column, int bound, bool records) const {
+    const Bits& row_bits = row.bits();
+    const Bits& column_bits = column.bits();
+    return Count<3>(
+        {selection.data(), row_bits.data(), column_bits.data()},
+        std::min({selection.size(), row_bits.size(), column_bits.size()}),
+        bound, records);
+  }
+
+  // The values of `dimension` among the selected records, with a count
+  // bounded by the answer's size.
+  std::vector<ValueBits> Values(Dimension dimension, const Bits& selection,
+                                const CountrySet& answer, bool records) {
+    std::vector<ValueBits> values;
+    auto from_postings = [&](Field field, bool is_enum, auto name_of) {
+      for (uint32_t value = 0; value < index_.value_count(field); ++value) {
+        if ((is_enum && value == 0) ||
+            index_.value_records(field, value) == 0) {
+          continue;
+        }
+        ValueBits entry;
+        entry.value = name_of(value);
+        entry.posting = index_.posting(field, value);
+        values.push_back(std::move(entry));
+      }
+    };
+    switch (dimension) {
+      case stats::v1::DIMENSION_KIND:
+        from_postings(Field::kKind, true, [](uint32_t value) {
+          return cooperation::v1::RecordKind_Name(
+              static_cast<cooperation::v1::RecordKind>(value));
+        });
+        break;
+      case stats::v1::DIMENSION_THEMATIC_AREA:
+        from_postings(Field::kThematicArea, true, [](uint32_t value) {
+          return cooperation::v1::ThematicArea_Name(
+              static_cast<cooperation::v1::ThematicArea>(value));
+        });
+        break;
+      case stats::v1::DIMENSION_FORM:
+        from_postings(Field::kForm, true, [](uint32_t value) {
+          return cooperation::v1::CooperationForm_Name(
+              static_cast<cooperation::v1::CooperationForm>(value));
+        });
+        break;
+      case stats::v1::DIMENSION_PARTNER_KIND:
+        from_postings(Field::kPartnerKind, true, [](uint32_t value) {
+          return cooperation::v1::PartnerKind_Name(
+              static_cast<cooperation::v1::PartnerKind>(value));
+        });
+        break;
+      case stats::v1::DIMENSION_PARTNER:
+        from_postings(Field::kPartnerId, false, [this](uint32_t value) {
+          return std::string(index_.value_name(Field::kPartnerId, value));
+        });
+        from_postings(Field::kAnonymousPartner, true, [](uint32_t value) {
+          return absl::StrCat(
+              "<",
+              cooperation::v1::PartnerKind_Name(
+                  static_cast<cooperation::v1::PartnerKind>(value)),
+              ">");
+        });
+        break;
+      case stats::v1::DIMENSION_TARGET_REGION:
+        from_postings(Field::kTargetRegion, false, [this](uint32_t value) {
+          return std::string(index_.value_name(Field::kTargetRegion, value));
+        });
+        break;
+      case stats::v1::DIMENSION_TAG:
+        from_postings(Field::kTag, false, [this](uint32_t value) {
+          return std::string(index_.value_name(Field::kTag, value));
+        });
+        break;
+      case stats::v1::DIMENSION_REPORTING_COUNTRY:
+        answer.ForEach([&](CountryId country) {
+          ValueBits entry;
+          entry.value = index_.country_code(country);
+          entry.posting = index_.posting(Field::kReportingCountry, country);
+          values.push_back(std::move(entry));
+        });
+        break;
+      case stats::v1::DIMENSION_EMN_STATUS: {
+        std::map<int, Bits> by_status;
+        answer.ForEach([&](CountryId country) {
+          Bits& bits = by_status[Status(country)];
+          if (bits.empty()) bits.assign(words_, 0);
+          const Bits& posting =
+              *index_.posting(Field::kReportingCountry, country);
+          const size_t n = std::min(words_, posting.size());
+          for (size_t i = 0; i < n; ++i) bits[i] |= selection[i] & posting[i];
+        });
+        for (auto& [status, bits] : by_status) {
+          ValueBits entry;
+          entry.value =
+              registry::v1::EmnStatus_Name(static_cast<EmnStatus>(status));
+          entry.owned = std::move(bits);
+          values.push_back(std::move(entry));
+        }
+        break;
+      }
+      case stats::v1::DIMENSION_YEAR:
+        YearValues(selection, values);
+        break;
+      default:
+        break;
+    }
+    const int bound = answer.Count();
+    for (ValueBits& value : values) {
+      value.tally = CountValue(selection, value, bound, records);
+    }
+    // Values the selected records do not have.
+    values.erase(std::remove_if(values.begin(), values.end(),
+                                [](const ValueBits& value) {
+                                  return value.tally.found == 0;
+                                }),
+                 values.end());
+    return values;
+  }
+
+  // The countries of one filter, stopping once every country it could
+  // select is found.
+  CountrySet LeafCountries(const Plan& plan) const {
+    CountrySet countries(country_count());
+    if (plan.selects_nothing) return countries;
+    const CountryId* country = index_.country_data();
+    int found = 0;
+    std::vector<Word> block(kBlockWords);
+    std::vector<Word> scratch(kBlockWords);
+    for (size_t begin = 0; begin < words_; begin += kBlockWords) {
+      const size_t end = std::min(words_, begin + kBlockWords);
+      Evaluate(plan, begin, end, block.data(), scratch.data());
+      for (size_t i = 0; i < end - begin; ++i) {
+        for (Word word = block[i]; word != 0; word &= word - 1) {
+          const Slot slot =
+              static_cast<Slot>((begin + i) * kWordBits + LowestBit(word));
+          if (!Passes(plan, slot)) continue;
+          const CountryId c = country[slot];
+          if (countries.Has(c)) continue;
+          countries.Add(c);
+          if (++found == plan.possible) return countries;
+        }
+      }
+    }
+    return countries;
+  }
+
+  Plan Compile(const RecordFilter& filter) {
+    Plan plan;
+    const size_t countries = country_count();
+    plan.allowed.assign(countries, 1);
+    auto add_group = [&plan](std::vector<const Bits*> group) {
+      std::sort(group.begin(), group.end());
+      group.erase(std::unique(group.begin(), group.end()), group.end());
+      if (group.empty()) {
+        plan.selects_nothing = true;
+      } else {
+        plan.groups.push_back(std::move(group));
+      }
+    };
+    auto enum_group = [&](Field field, const auto& values) {
+      if (values.empty()) return;
+      std::vector<const Bits*> group;
+      for (int value : values) {
+        if (value <= 0) continue;
+        const uint32_t v = static_cast<uint32_t>(value);
+        if (index_.value_records(field, v) > 0) {
+          group.push_back(index_.posting(field, v));
+        }
+      }
+      add_group(std::move(group));
+    };
+    auto string_group = [&](Field field, const auto& values) {
+      if (values.empty()) return;
+      std::vector<const Bits*> group;
+      for (const std::string& name : values) {
+        if (auto v = index_.FindValue(field, name);
+            v.has_value() && index_.value_records(field, *v) > 0) {
+          group.push_back(index_.posting(field, *v));
+        }
+      }
+      add_group(std::move(group));
+    };
+    enum_group(Field::kKind, filter.kinds());
+    enum_group(Field::kThematicArea, filter.thematic_areas());
+    enum_group(Field::kForm, filter.forms());
+    enum_group(Field::kPartnerKind, filter.partner_kinds());
+    string_group(Field::kPartnerId, filter.partner_ids());
+    string_group(Field::kTargetRegion, filter.target_regions());
+    string_group(Field::kTag, filter.tags());
+    if (!filter.reporting_countries().empty()) {
+      std::vector<uint8_t> named(countries, 0);
+      std::vector<const Bits*> group;
+      for (const std::string& code : filter.reporting_countries()) {
+        if (auto c = index_.FindCountry(domain::CanonicalCountryCode(code))) {
+          named[*c] = 1;
+          if (index_.value_records(Field::kReportingCountry, *c) > 0) {
+            group.push_back(index_.posting(Field::kReportingCountry, *c));
+          }
+        }
+      }
+      plan.allowed = std::move(named);
+      add_group(std::move(group));
+    }
+    for (CountryId c = 0; c < countries; ++c) {
+      if (index_.value_records(Field::kReportingCountry, c) == 0) {
+        plan.allowed[c] = 0;
+      }
+    }
+    if (!filter.emn_statuses().empty()) {
+      for (CountryId c = 0; c < countries; ++c) {
+        if (plan.allowed[c] == 0) continue;
+        const int status = Status(c);
+        if (std::find(filter.emn_statuses().begin(),
+                      filter.emn_statuses().end(),
+                      status) == filter.emn_statuses().end()) {
+          plan.allowed[c] = 0;
+          plan.check_country = true;
+        }
+      }
+    }
+    plan.from_year = filter.from_year();
+    plan.to_year = filter.to_year();
+    plan.check_years = plan.from_year != 0 || plan.to_year != 0;
+    plan.possible = static_cast<int>(
+        std::count(plan.allowed.begin(), plan.allowed.end(), 1));
+    if (plan.possible == 0) plan.selects_nothing = true;
+    return plan;
+  }
+
+  // Every record the filter selects.
+  Bits LeafSelection(const Plan& plan) const {
+    Bits bits(words_, 0);
+    if (plan.selects_nothing) return bits;
+    std::vector<Word> scratch(words_);
+    Evaluate(plan, 0, words_, bits.data(), scratch.data());
+    if (plan.check_country || plan.check_years) {
+      for (size_t i = 0; i < words_; ++i) {
+        for (Word word = bits[i]; word != 0; word &= word - 1) {
+          const int bit = LowestBit(word);
+          if (!Passes(plan, static_cast<Slot>(i * kWordBits + bit))) {
+            bits[i] &= ~(Word{1} << bit);
+          }
+        }
+      }
+    }
+    return bits;
+  }
+
+  const RecordIndex& index() const { return index_; }
+
+ private:
+  static constexpr int kUnknownStatus = -1;
+
+  static void PositiveFilters(const CountryQuery& query,
+                              std::vector<const RecordFilter*>& out) {
+    switch (query.expr_case()) {
+      case CountryQuery::kFilter:
+        out.push_back(&query.filter());
+        break;
+      case CountryQuery::kAllOf:
+        for (const CountryQuery& child : query.all_of().queries()) {
+          PositiveFilters(child, out);
+        }
+        break;
+      case CountryQuery::kAnyOf:
+        for (const CountryQuery& child : query.any_of().queries()) {
+          PositiveFilters(child, out);
+        }
+        break;
+      case CountryQuery::kDifference:
+        PositiveFilters(query.difference().queries(0), out);
+        break;
+      case CountryQuery::EXPR_NOT_SET:
+        break;
+    }
+  }
+
+  void YearValues(const Bits& selection, std::vector<ValueBits>& values) {
+    std::map<int32_t, Bits> by_year;
+    auto add = [&](int32_t year, size_t word, Word mask) {
+      Bits& bits = by_year[year];
+      if (bits.empty()) bits.assign(words_, 0);
+      bits[word] |= mask;
+    };
+    for (size_t i = 0; i < words_; ++i) {
+      for (Word word = selection[i]; word != 0; word &= word - 1) {
+        const int bit = LowestBit(word);
+        const Slot slot = static_cast<Slot>(i * kWordBits + bit);
+        const Word mask = Word{1} << bit;
+        const int32_t start = index_.start_year(slot);
+        const int32_t end = index_.end_year(slot);
+        if (start != 0 && end != 0) {
+          const int32_t last =
+              std::min<int64_t>(end, int64_t{start} + kMaxYearsPerRecord - 1);
+          for (int32_t year = start; year <= last; ++year) add(year, i, mask);
+          if (end < start) add(start, i, mask);
+        } else if (start != 0) {
+          add(start, i, mask);
+        } else if (end != 0) {
+          add(end, i, mask);
+        }
+      }
+    }
+    for (auto& [year, bits] : by_year) {
+      ValueBits entry;
+      entry.value = absl::StrCat(year);
+      entry.owned = std::move(bits);
+      values.push_back(std::move(entry));
+    }
+  }
+
+  bool Passes(const Plan& plan, Slot slot) const {
+    if (plan.check_country && plan.allowed[index_.country(slot)] == 0) {
+      return false;
+    }
+    if (plan.check_years) {
+      const int32_t start = index_.start_year(slot);
+      const int32_t end = index_.end_year(slot);
+      if (plan.to_year != 0 && start != 0 && start > plan.to_year) {
+        return false;
+      }
+      if (plan.from_year != 0 && end != 0 && end < plan.from_year) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Words [begin, end) of the AND of ORs into `out`, before the slot checks.
+  void Evaluate(const Plan& plan, size_t begin, size_t end, Word* out,
+                Word* scratch) const {
+    const size_t n = end - begin;
+    auto available = [begin, n](const Bits& bits) {
+      return bits.size() <= begin ? size_t{0}
+                                  : std::min(n, bits.size() - begin);
+    };
+    if (plan.groups.empty()) {
+      const Bits& live = index_.live();
+      const size_t m = available(live);
+      std::copy(live.begin() + begin, live.begin() + begin + m, out);
+      std::fill(out + m, out + n, 0);
+      return;
+    }
+    bool first = true;
+    for (const std::vector<const Bits*>& group : plan.groups) {
+      Word* target = first ? out : scratch;
+      if (group.size() == 1 && !first) {
+        const Bits& bits = *group[0];
+        const size_t m = available(bits);
+        const Word* source = bits.data() + begin;
+        for (size_t i = 0; i < m; ++i) out[i] &= source[i];
+        std::fill(out + m, out + n, 0);
+        continue;
+      }
+      std::fill(target, target + n, 0);
+      for (const Bits* bits : group) {
+        const size_t m = available(*bits);
+        const Word* source = bits->data() + begin;
+        for (size_t i = 0; i < m; ++i) target[i] |= source[i];
+      }
+      if (!first) {
+        for (size_t i = 0; i < n; ++i) out[i] &= scratch[i];
+      }
+      first = false;
+    }
+  }
+
+  const RecordIndex& index_;
+  const registry::RegistrySnapshot& registry_;
+  const absl::CivilDay as_of_;
+  const size_t words_;
+  std::vector<int> statuses_;
+};
+
+// ---------------------------------------------------------------- answers
+
+struct Answer {
+  std::vector<std::string> countries;
+  int members = 0;
+  int observers = 0;
+  std::string footnote;
+};
+
+Answer Describe(Evaluator& evaluator, const CountrySet& set) {
+  std::vector<std::string> codes;
+  set.ForEach([&](CountryId country) {
+    codes.push_back(evaluator.index().country_code(country));
+  });
+  const domain::StatusOf status_of = [&evaluator](const std::string& code) {
+    return evaluator.StatusOfCode(code);
+  };
+  Answer answer;
+  answer.countries = domain::CountryOrder(codes, status_of);
+  for (const std::string& code : answer.countries) {
+    const EmnStatus status = status_of(code);
+    if (status == registry::v1::EMN_STATUS_MEMBER) ++answer.members;
+    if (status == registry::v1::EMN_STATUS_OBSERVER) ++answer.observers;
+  }
+  answer.footnote = domain::StudyFootnote(std::move(codes), status_of);
+  return answer;
+}
+
+void SetAsOf(absl::CivilDay as_of, stats::v1::AsOf* out) {
+  out->set_as_of_date(FormatDate(as_of));
+}
+
+bool CountsRecords(Measure measure) {
+  return measure == stats::v1::MEASURE_RECORDS;
+}
+
+int32_t Clamp(int64_t count) {
+  return static_cast<int32_t>(
+      std::min<int64_t>(count, std::numeric_limits<int32_t>::max()));
+}
+
+}  // namespace
+
+absl::Status ValidateQuery(const CountryQuery& query,
+                           const registry::RegistrySnapshot& registry,
+                           std::string_view field) {
+  return QueryValidator(registry, field).Validate(query);
+}
+
+absl::StatusOr<stats::v1::CountCountriesResponse> CountCountries(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const CountryQuery& query) {
+  if (absl::Status status = ValidateQuery(query, registry, "query");
+      !status.ok()) {
+    return status;
+  }
+  Evaluator evaluator(index, registry, as_of);
+  Answer answer = Describe(evaluator, evaluator.Countries(query));
+  stats::v1::CountCountriesResponse response;
+  response.set_count(static_cast<int32_t>(answer.countries.size()));
+  for (std::string& code : answer.countries) {
+    response.add_countries(std::move(code));
+  }
+  response.set_member_count(answer.members);
+  response.set_observer_count(answer.observers);
+  response.set_footnote(std::move(answer.footnote));
+  SetAsOf(as_of, response.mutable_as_of());
+  return response;
+}
+
+absl::StatusOr<stats::v1::BreakdownResponse> Breakdown(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const CountryQuery& query, Dimension dimension,
+    Measure measure) {
+  if (absl::Status status = ValidateQuery(query, registry, "query");
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = ValidateDimension(dimension, "dimension");
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = ValidateMeasure(measure); !status.ok()) {
+    return status;
+  }
+  Evaluator evaluator(index, registry, as_of);
+  const CountrySet answer = evaluator.Countries(query);
+  const Bits selection = evaluator.Selection(query, answer);
+  std::vector<ValueBits> values =
+      evaluator.Values(dimension, selection, answer, CountsRecords(measure));
+  auto count_of = [measure](const ValueBits& value) {
+    return CountsRecords(measure) ? value.tally.records
+                                  : int64_t{value.tally.found};
+  };
+  std::sort(values.begin(), values.end(),
+            [&](const ValueBits& a, const ValueBits& b) {
+              const int64_t count_a = count_of(a);
+              const int64_t count_b = count_of(b);
+              if (count_a != count_b) return count_a > count_b;
+              return a.value < b.value;
+            });
+  stats::v1::BreakdownResponse response;
+  for (ValueBits& value : values) {
+    stats::v1::Bucket* bucket = response.add_buckets();
+    bucket->set_value(std::move(value.value));
+    bucket->set_count(Clamp(count_of(value)));
+    Answer described = Describe(evaluator, value.tally.countries);
+    for (std::string& code : described.countries) {
+      bucket->add_countries(std::move(code));
+    }
+    bucket->set_footnote(std::move(described.footnote));
+  }
+  SetAsOf(as_of, response.mutable_as_of());
+  return response;
+}
+
+absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const CountryQuery& query, Dimension row_dimension,
+    Dimension column_dimension, Measure measure) {
+  if (absl::Status status = ValidateQuery(query, registry, "query");
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = ValidateDimension(row_dimension, "row_dimension");
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status =
+          ValidateDimension(column_dimension, "column_dimension");
+      !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = ValidateMeasure(measure); !status.ok()) {
+    return status;
+  }
+  Evaluator evaluator(index, registry, as_of);
+  const CountrySet answer = evaluator.Countries(query);
+  const Bits selection = evaluator.Selection(query, answer);
+  const bool records = CountsRecords(measure);
+  std::vector<ValueBits> rows =
+      evaluator.Values(row_dimension, selection, answer, false);
+  std::vector<ValueBits> columns =
+      evaluator.Values(column_dimension, selection, answer, false);
+  auto by_value = [](const ValueBits& a, const ValueBits& b) {
+    return a.value < b.value;
+  };
+  std::sort(rows.begin(), rows.end(), by_value);
+  std::sort(columns.begin(), columns.end(), by_value);
+
+  stats::v1::CrossTabulateResponse response;
+  for (const ValueBits& column : columns) {
+    response.add_column_values(column.value);
+  }
+  for (const ValueBits& row : rows) {
+    stats::v1::CrossTabulateRow* out = response.add_rows();
+    out->set_value(row.value);
+    for (const ValueBits& column : columns) {
+      // Only countries in both margins can be in the cell.
+      const int bound = row.tally.countries.CountAnd(column.tally.countries);
+      int64_t count = 0;
+      if (bound > 0) {
+        const Tally cell =
+            evaluator.CountCell(selection, row, column, bound, records);
+        count = records ? cell.records : cell.found;
+      }
+      out->add_counts(Clamp(count));
+    }
+  }
+  SetAsOf(as_of, response.mutable_as_of());
+  return response;
+}
+
+absl::StatusOr<stats::v1::ShareResponse> Share(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const CountryQuery& part, const CountryQuery& whole) {
+  std::vector<FieldViolation> violations;
+  for (const auto& [query, field] :
+       {std::pair<const CountryQuery*, const char*>{&part, "part"},
+        {&whole, "whole"}}) {
+    absl::Status status = ValidateQuery(*query, registry, field);
+    for (FieldViolation& violation : FieldViolations(status)) {
+      violations.push_back(std::move(violation));
+    }
+  }
+  if (!violations.empty()) return InvalidArgument(std::move(violations));
+
+  Evaluator evaluator(index, registry, as_of);
+  const Answer part_answer = Describe(evaluator, evaluator.Countries(part));
+  const Answer whole_answer = Describe(evaluator, evaluator.Countries(whole));
+  const int part_count = static_cast<int>(part_answer.countries.size());
+  const int whole_count = static_cast<int>(whole_answer.countries.size());
+
+  stats::v1::ShareResponse response;
+  response.set_part_count(part_count);
+  response.set_whole_count(whole_count);
+  response.set_part_footnote(part_answer.footnote);
+  response.set_whole_footnote(whole_answer.footnote);
+  if (whole_count == 0) {
+    response.set_percent(0);
+    response.set_text(
+        absl::StrFormat("%d of 0, no share: the whole is empty", part_count));
+  } else {
+    // Rounded half away from zero on the tenths, from integers so that
+    // 5 of 9 gives exactly the double nearest 55.6.
+    const int64_t tenths =
+        (int64_t{part_count} * 2000 + whole_count) / (2 * int64_t{whole_count});
+    const double percent = static_cast<double>(tenths) / 10.0;
+    response.set_percent(percent);
+    response.set_text(
+        absl::StrFormat("%d of %d, %.1f%%", part_count, whole_count, percent));
+  }
+  SetAsOf(as_of, response.mutable_as_of());
+  return response;
+}
+
+absl::StatusOr<stats::v1::ExplainResponse> Explain(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const CountryQuery& query) {
+  if (absl::Status status = ValidateQuery(query, registry, "query");
+      !status.ok()) {
+    return status;
+  }
+  Evaluator evaluator(index, registry, as_of);
+  const CountrySet answer = evaluator.Countries(query);
+  const Bits selection = evaluator.Selection(query, answer);
+  std::vector<std::vector<Slot>> slots(index.country_count());
+  for (size_t i = 0; i < selection.size(); ++i) {
+    for (Word word = selection[i]; word != 0; word &= word - 1) {
+      const Slot slot = static_cast<Slot>(i * kWordBits + LowestBit(word));
+      slots[index.country(slot)].push_back(slot);
+    }
+  }
+  Answer described = Describe(evaluator, answer);
+  stats::v1::ExplainResponse response;
+  for (const std::string& code : described.countries) {
+    stats::v1::CountryExplanation* country = response.add_countries();
+    country->set_country(code);
+    country->set_emn_status(evaluator.StatusOfCode(code));
+    const auto id = index.FindCountry(code);
+    if (!id.has_value()) continue;
+    std::vector<Slot>& records = slots[*id];
+    std::sort(records.begin(), records.end(),
+              [&index](Slot a, Slot b) { return index.id(a) < index.id(b); });
+    for (Slot slot : records) {
+      stats::v1::RecordEvidence* evidence = country->add_records();
+      evidence->set_record_id(std::string(index.id(slot)));
+      evidence->set_kind(index.kind(slot));
+      evidence->set_title(std::string(index.title(slot)));
+      index.AppendSources(slot, evidence->mutable_sources());
+    }
+  }
+  response.set_footnote(std::move(described.footnote));
+  SetAsOf(as_of, response.mutable_as_of());
+  return response;
+}
+
+}  // namespace thb::aggregator

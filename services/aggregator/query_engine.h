@@ -1,0 +1,89 @@
+#ifndef THB_SERVICES_AGGREGATOR_QUERY_ENGINE_H_
+#define THB_SERVICES_AGGREGATOR_QUERY_ENGINE_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "services/aggregator/record_index.h"
+#include "services/registry/client/registry_mirror.h"
+#include "thb/stats/v1/stats_service.pb.h"
+
+namespace thb::aggregator {
+
+// Limits on a CountryQuery, so that one request cannot make the engine
+// recurse or loop without bound.
+inline constexpr int kMaxQueryDepth = 8;
+inline constexpr int kMaxQueryNodes = 64;
+
+// Checks `query` (the request field named `field`, e.g. "query" or "part"):
+// an expression is set at every node, every list has a query, the tree is
+// at most kMaxQueryDepth deep and kMaxQueryNodes large, every filter passes
+// domain::ValidateFilter, and the ids it names exist in `registry`: regions,
+// reporting countries (aliases accepted), partner ids (an organisation or a
+// country). INVALID_ARGUMENT naming the path of each wrong value
+// ("query.all_of.queries[1].filter.target_regions[0]").
+absl::Status ValidateQuery(const stats::v1::CountryQuery& query,
+                           const registry::RegistrySnapshot& registry,
+                           std::string_view field);
+
+// The answers of StatisticsService over `index`, with EMN statuses judged on
+// `as_of` through `registry`. Each validates its query (ValidateQuery), then
+// fills the response but for the revisions of `as_of` and the cache status,
+// which the service knows.
+//
+// Semantics:
+// - A filter selects records (see domain::Matches); its countries are the
+//   reporting countries of those records. all_of intersects, any_of unites,
+//   difference takes the first minus the union of the rest.
+// - Countries are in study order: Members by code, Observers by code, then
+//   the rest (domain::CountryOrder); footnotes are domain::StudyFootnote.
+// - Breakdown, CrossTabulate and Explain look at the records behind the
+//   answer: those selected by the filters that add countries (every filter
+//   under all_of and any_of, only the first operand's under difference)
+//   whose reporting country is in the answer.
+// - Dimension values: enum names ("THEMATIC_AREA_PREVENTION"; UNSPECIFIED
+//   is no value and has no bucket), ids, country codes, EMN status names of
+//   the reporting country on `as_of`, and years. A partner without an id
+//   counts under "<" + its kind's name + ">" ("<PARTNER_KIND_CSO>"), so that
+//   records naming only a kind of partner stay visible. A record counts in
+//   every year of its period; an open side (0) adds no years, so a record
+//   2021–0 counts in 2021 only, and one with no years in none.
+// - MEASURE_UNSPECIFIED counts countries.
+absl::StatusOr<stats::v1::CountCountriesResponse> CountCountries(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::CountryQuery& query);
+
+// Buckets by count, largest first, then by value; buckets with a count of
+// zero are left out.
+absl::StatusOr<stats::v1::BreakdownResponse> Breakdown(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::CountryQuery& query,
+    stats::v1::Dimension dimension, stats::v1::Measure measure);
+
+// Rows and columns are the values each dimension has among the records
+// behind the answer, sorted by value; a row may count zero in a column.
+absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::CountryQuery& query,
+    stats::v1::Dimension row_dimension, stats::v1::Dimension column_dimension,
+    stats::v1::Measure measure);
+
+// "5 of 9, 55.6%": the percent rounded to one decimal. An empty whole has
+// no share: percent 0 and a text that says so ("0 of 0, no share: the whole
+// is empty").
+absl::StatusOr<stats::v1::ShareResponse> Share(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::CountryQuery& part,
+    const stats::v1::CountryQuery& whole);
+
+// Per country of the answer, in study order, the records behind it by id,
+// with their sources.
+absl::StatusOr<stats::v1::ExplainResponse> Explain(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::CountryQuery& query);
+
+}  // namespace thb::aggregator
+
+#endif  // THB_SERVICES_AGGREGATOR_QUERY_ENGINE_H_

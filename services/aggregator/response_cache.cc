@@ -1,0 +1,146 @@
+#include "services/aggregator/response_cache.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/fingerprint.h"
+#include "common/string_view.h"
+
+namespace thb::aggregator {
+
+struct ResponseCache::Flight {
+  absl::Notification done;
+  // Stays so only if the computation ends without returning.
+  absl::StatusOr<CacheResult> result =
+      absl::InternalError("the shared computation ended without a result");
+};
+
+std::string_view CacheOutcomeName(CacheOutcome outcome) {
+  switch (outcome) {
+    case CacheOutcome::kHit:
+      return "hit";
+    case CacheOutcome::kMiss:
+      return "miss";
+    case CacheOutcome::kBypass:
+      return "bypass";
+  }
+  return "unknown";
+}
+
+std::string CacheKey(std::string_view method,
+                     const google::protobuf::Message& canonical_request,
+                     int64_t registry_revision, int64_t cooperation_revision) {
+  return absl::StrCat("thb:v1:", ToAbsl(method), ":",
+                      FingerprintHex(MessageFingerprint(canonical_request)),
+                      ":", registry_revision, ":", cooperation_revision);
+}
+
+ResponseCache::ResponseCache(RedisPool* redis, ResponseCacheOptions options)
+    : redis_(redis), options_(options) {}
+
+absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
+    const std::string& key, const Compute& compute) {
+  if (!options_.enabled || redis_ == nullptr) {
+    computations_.fetch_add(1, std::memory_order_relaxed);
+    absl::StatusOr<std::string> value = compute();
+    if (!value.ok()) return value.status();
+    return Count(CacheResult{*std::move(value), CacheOutcome::kBypass});
+  }
+
+  // Fail open: a Redis error only means this answer is computed, not
+  // stored.
+  CacheOutcome if_computed = CacheOutcome::kMiss;
+  absl::StatusOr<std::optional<std::string>> cached = redis_->Get(key);
+  if (!cached.ok()) {
+    if_computed = CacheOutcome::kBypass;
+  } else if (cached->has_value()) {
+    return Count(CacheResult{**std::move(cached), CacheOutcome::kHit});
+  }
+
+  std::shared_ptr<Flight> flight;
+  bool leader = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto [it, inserted] = flights_.try_emplace(key);
+    if (inserted) it->second = std::make_shared<Flight>();
+    flight = it->second;
+    leader = inserted;
+  }
+
+  if (!leader) {
+    flight->done.WaitForNotification();
+    shared_.fetch_add(1, std::memory_order_relaxed);
+    if (!flight->result.ok()) return flight->result.status();
+    CacheResult result = *flight->result;
+    if (if_computed == CacheOutcome::kBypass) {
+      result.outcome = CacheOutcome::kBypass;
+    }
+    return Count(std::move(result));
+  }
+
+  // Waiters are released even if the computation never returns normally.
+  // Until the flight is erased, late callers that missed before the value
+  // was stored join it and get the value at once instead of computing again.
+  absl::Cleanup land = [this, &key, &flight] {
+    flight->done.Notify();
+    absl::MutexLock lock(&mu_);
+    flights_.erase(key);
+  };
+  flight->result = ComputeAndStore(key, compute, if_computed);
+  if (!flight->result.ok()) return flight->result.status();
+  return Count(*flight->result);
+}
+
+absl::StatusOr<CacheResult> ResponseCache::ComputeAndStore(
+    const std::string& key, const Compute& compute, CacheOutcome outcome) {
+  computations_.fetch_add(1, std::memory_order_relaxed);
+  absl::StatusOr<std::string> value = compute();
+  if (!value.ok()) return value.status();
+  if (outcome == CacheOutcome::kMiss &&
+      !redis_->Set(key, *value, JitteredTtl()).ok()) {
+    outcome = CacheOutcome::kBypass;
+  }
+  return CacheResult{*std::move(value), outcome};
+}
+
+CacheResult ResponseCache::Count(CacheResult result) {
+  switch (result.outcome) {
+    case CacheOutcome::kHit:
+      hits_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case CacheOutcome::kMiss:
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case CacheOutcome::kBypass:
+      bypasses_.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
+  return result;
+}
+
+absl::Duration ResponseCache::JitteredTtl() {
+  absl::Duration ttl = options_.ttl;
+  if (options_.jitter > 0) {
+    thread_local absl::InsecureBitGen random;
+    const double jitter = std::min(options_.jitter, 1.0);
+    ttl *= absl::Uniform(absl::IntervalClosed, random, 1 - jitter, 1 + jitter);
+  }
+  return std::max(ttl, absl::Milliseconds(1));
+}
+
+ResponseCacheCounters ResponseCache::counters() const {
+  ResponseCacheCounters counters;
+  counters.hits = hits_.load(std::memory_order_relaxed);
+  counters.misses = misses_.load(std::memory_order_relaxed);
+  counters.bypasses = bypasses_.load(std::memory_order_relaxed);
+  counters.computations = computations_.load(std::memory_order_relaxed);
+  counters.shared = shared_.load(std::memory_order_relaxed);
+  return counters;
+}
+
+}  // namespace thb::aggregator

@@ -1,0 +1,119 @@
+#ifndef THB_SERVICES_AGGREGATOR_RESPONSE_CACHE_H_
+#define THB_SERVICES_AGGREGATOR_RESPONSE_CACHE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/redis_client.h"
+#include "google/protobuf/message.h"
+
+namespace thb::aggregator {
+
+// Where an answer came from.
+enum class CacheOutcome {
+  // Read from Redis.
+  kHit,
+  // Computed (by this caller or by a concurrent one with the same key), then
+  // stored in Redis.
+  kMiss,
+  // Computed without the cache: Redis failed or is backing off, or the
+  // cache is disabled.
+  kBypass,
+};
+
+std::string_view CacheOutcomeName(CacheOutcome outcome);
+
+struct CacheResult {
+  std::string value;
+  CacheOutcome outcome = CacheOutcome::kBypass;
+};
+
+struct ResponseCacheOptions {
+  bool enabled = true;
+  absl::Duration ttl = absl::Minutes(5);
+  // Each stored entry lives `ttl` times a uniform factor in
+  // [1 - jitter, 1 + jitter], so entries written together do not expire
+  // together.
+  double jitter = 0.2;
+};
+
+struct ResponseCacheCounters {
+  int64_t hits = 0;
+  int64_t misses = 0;
+  int64_t bypasses = 0;
+  // Computations run; callers served by another's computation are `shared`.
+  int64_t computations = 0;
+  int64_t shared = 0;
+};
+
+// "thb:v1:<method>:<fingerprint of the request's deterministic
+// serialization, 16 hex digits>:<registry_revision>:<cooperation_revision>".
+// `canonical_request` must already be normalized (defaults filled, aliases
+// resolved, repeated fields sorted) and stripped of what does not change the
+// answer (deadlines, min revisions): equal requests must serialize equally.
+// The revisions make a write change every key, so no entry is ever stale.
+std::string CacheKey(std::string_view method,
+                     const google::protobuf::Message& canonical_request,
+                     int64_t registry_revision, int64_t cooperation_revision);
+
+// A Redis cache in front of a computation, failing open: whatever happens
+// to Redis, callers get the computed answer and never a Redis error.
+// Concurrent misses of one key in this process share one computation. Calls
+// block (on Redis and on the computation): run them where blocking is
+// allowed, never on a gRPC reactor thread.
+class ResponseCache {
+ public:
+  using Compute = std::function<absl::StatusOr<std::string>()>;
+
+  // `redis` is not owned and must outlive the cache; null disables the
+  // cache.
+  ResponseCache(RedisPool* redis, ResponseCacheOptions options);
+  ResponseCache(const ResponseCache&) = delete;
+  ResponseCache& operator=(const ResponseCache&) = delete;
+
+  // The cached value of `key`, or else the value of `compute`, stored under
+  // `key`. An error of `compute` is returned as is and not stored; the
+  // callers that shared that computation get it too.
+  absl::StatusOr<CacheResult> GetOrCompute(const std::string& key,
+                                           const Compute& compute);
+
+  ResponseCacheCounters counters() const;
+  const ResponseCacheOptions& options() const { return options_; }
+
+ private:
+  struct Flight;
+
+  CacheResult Count(CacheResult result);
+  // Runs `compute`, stores a success, and says how it went; `outcome` is
+  // kMiss if the caller's GET found nothing, kBypass if it failed.
+  absl::StatusOr<CacheResult> ComputeAndStore(const std::string& key,
+                                              const Compute& compute,
+                                              CacheOutcome outcome);
+  absl::Duration JitteredTtl();
+
+  RedisPool* const redis_;
+  const ResponseCacheOptions options_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
+      ABSL_GUARDED_BY(mu_);
+
+  std::atomic<int64_t> hits_{0};
+  std::atomic<int64_t> misses_{0};
+  std::atomic<int64_t> bypasses_{0};
+  std::atomic<int64_t> computations_{0};
+  std::atomic<int64_t> shared_{0};
+};
+
+}  // namespace thb::aggregator
+
+#endif  // THB_SERVICES_AGGREGATOR_RESPONSE_CACHE_H_

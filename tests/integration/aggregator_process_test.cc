@@ -1,0 +1,421 @@
+// The whole suite as real processes: registry, cooperation, a real
+// redis-server and one or three aggregators, with the study imported. The
+// study's figures come back exactly; the cache never serves a stale answer
+// and fails open; replicas share the load and survive a kill.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/channel.h"
+#include "common/errors.h"
+#include "common/grpc_status.h"
+#include "domain/dataset.h"
+#include "domain/record_filter.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/servers.h"
+#include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
+#include "thb/stats/v1/stats_service.grpc.pb.h"
+
+namespace thb {
+namespace {
+
+using ::testing::HasSubstr;
+using ::thb::testing::ServerProcess;
+namespace coop = ::thb::cooperation::v1;
+namespace stats = ::thb::stats::v1;
+
+std::chrono::system_clock::time_point In(absl::Duration duration) {
+  return absl::ToChronoTime(absl::Now() + duration);
+}
+
+const coop::Dataset& Study() {
+  static const auto* dataset = [] {
+    auto loaded = domain::LoadDataset(THB_STUDY_DATASET);
+    EXPECT_TRUE(loaded.ok()) << loaded.status();
+    return new coop::Dataset(std::move(*loaded));
+  }();
+  return *dataset;
+}
+
+const coop::Statement& Statement(int footnote) {
+  for (const auto& statement : Study().statements()) {
+    if (statement.footnote() == footnote) return statement;
+  }
+  ADD_FAILURE() << "no statement for footnote " << footnote;
+  return Study().statements(0);
+}
+
+stats::CountryQuery FilterQuery(const coop::RecordFilter& filter) {
+  stats::CountryQuery query;
+  *query.mutable_filter() = domain::ToStatsFilter(filter);
+  return query;
+}
+
+class SuiteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = thb::testing::MakeTempDir("aggregator");
+    auto redis = thb::testing::RedisServer::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = std::move(*redis);
+    registry_ =
+        std::make_unique<ServerProcess>(THB_REGISTRY_BIN, dir_, "registry");
+    ASSERT_TRUE(registry_->Start().ok());
+    cooperation_ = std::make_unique<ServerProcess>(
+        THB_COOPERATION_BIN, dir_, "cooperation",
+        std::vector<std::string>{
+            absl::StrCat("--registry=", registry_->address())});
+    ASSERT_TRUE(cooperation_->Start().ok());
+    cooperation_stub_ = coop::CooperationRecordService::NewStub(
+        MakeChannel(cooperation_->address()));
+    ASSERT_NO_FATAL_FAILURE(Import());
+  }
+
+  void Import() {
+    coop::BatchCreateRecordsRequest request;
+    *request.mutable_records() = Study().records();
+    coop::BatchCreateRecordsResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(In(absl::Seconds(20)));
+    const grpc::Status status =
+        cooperation_stub_->BatchCreateRecords(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    imported_revision_ = response.revision();
+  }
+
+  // Starts `count` aggregators; returns their addresses joined by commas.
+  std::string StartAggregators(int count) {
+    std::vector<std::string> addresses;
+    for (int i = 0; i < count; ++i) {
+      auto server = std::make_unique<ServerProcess>(
+          THB_AGGREGATOR_BIN, dir_, absl::StrCat("aggregator", i),
+          std::vector<std::string>{
+              absl::StrCat("--registry=", registry_->address()),
+              absl::StrCat("--cooperation=", cooperation_->address()),
+              absl::StrCat("--redis=", redis_->address()),
+              "--redis_timeout=100ms"},
+          /*with_db=*/false);
+      auto started = server->Start();
+      EXPECT_TRUE(started.ok()) << started;
+      addresses.push_back(server->address());
+      aggregators_.push_back(std::move(server));
+    }
+    return absl::StrJoin(addresses, ",");
+  }
+
+  stats::CountCountriesResponse Count(stats::StatisticsService::Stub& stub,
+                                      const stats::CountryQuery& query,
+                                      int64_t min_revision = 0,
+                                      const std::string& as_of = "2025-07-16") {
+    stats::CountCountriesRequest request;
+    *request.mutable_query() = query;
+    request.set_as_of_date(as_of);
+    request.set_min_cooperation_revision(min_revision);
+    stats::CountCountriesResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(In(absl::Seconds(15)));
+    const grpc::Status status =
+        stub.CountCountries(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  std::string dir_;
+  std::unique_ptr<thb::testing::RedisServer> redis_;
+  std::unique_ptr<ServerProcess> registry_;
+  std::unique_ptr<ServerProcess> cooperation_;
+  std::unique_ptr<coop::CooperationRecordService::Stub> cooperation_stub_;
+  std::vector<std::unique_ptr<ServerProcess>> aggregators_;
+  int64_t imported_revision_ = 0;
+};
+
+TEST_F(SuiteTest, EveryFigureOfTheStudyComesBackExactly) {
+  auto stub =
+      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  for (const auto& statement : Study().statements()) {
+    const auto response =
+        Count(*stub, FilterQuery(statement.filter()), imported_revision_);
+    EXPECT_EQ(response.count(), statement.count())
+        << "footnote " << statement.footnote();
+    if (!statement.countries().empty()) {
+      EXPECT_EQ(response.footnote(), statement.countries())
+          << "footnote " << statement.footnote();
+    }
+    EXPECT_EQ(response.as_of().cooperation_revision(), imported_revision_);
+    EXPECT_GT(response.as_of().registry_revision(), 0);
+  }
+  const auto fn15 = Count(*stub, FilterQuery(Statement(15).filter()));
+  EXPECT_EQ(absl::StrJoin(fn15.countries(), ","),
+            "AT,BG,DE,EL,FR,HU,LT,NL,PL,GE,RS")
+      << "study order: Members by code, then Observers";
+  EXPECT_EQ(fn15.member_count(), 9);
+  EXPECT_EQ(fn15.observer_count(), 2);
+
+  // Serbia is an Observer from 2023-03-16: the day before it is not one.
+  const auto before =
+      Count(*stub, FilterQuery(Statement(15).filter()), 0, "2023-03-15");
+  EXPECT_EQ(before.observer_count(), 1);
+
+  stats::ShareRequest share;
+  *share.mutable_part() = FilterQuery(Statement(28).filter());
+  *share.mutable_whole() = FilterQuery(Statement(27).filter());
+  share.set_as_of_date("2025-07-16");
+  stats::ShareResponse shared;
+  grpc::ClientContext context;
+  context.set_deadline(In(absl::Seconds(10)));
+  ASSERT_TRUE(stub->Share(&context, share, &shared).ok());
+  EXPECT_EQ(shared.part_count(), 5);
+  EXPECT_EQ(shared.whole_count(), 9);
+  EXPECT_EQ(shared.text(), "5 of 9, 55.6%");
+  EXPECT_EQ(shared.part_footnote(), "AT, FR, LV, PL, SI.");
+}
+
+TEST_F(SuiteTest, SetAlgebraAndBreakdownOverTheWire) {
+  auto stub =
+      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  // Countries cooperating with EU agencies (fn 7) but not with ICMPD
+  // (fn 24): fn 7 minus fn 24, computed here from the records' ids.
+  auto countries_of = [](int footnote) {
+    std::set<std::string> countries;
+    for (const auto& record : Study().records()) {
+      if (record.sources(0).footnote() == footnote) {
+        countries.insert(record.reporting_country());
+      }
+    }
+    return countries;
+  };
+  std::set<std::string> expected = countries_of(7);
+  for (const auto& code : countries_of(24)) expected.erase(code);
+  ASSERT_FALSE(expected.empty());
+  stats::CountryQuery difference;
+  *difference.mutable_difference()->add_queries() =
+      FilterQuery(Statement(7).filter());
+  *difference.mutable_difference()->add_queries() =
+      FilterQuery(Statement(24).filter());
+  const auto answer = Count(*stub, difference, imported_revision_);
+  EXPECT_EQ(std::set<std::string>(answer.countries().begin(),
+                                  answer.countries().end()),
+            expected);
+
+  // fn 22 (UNODC) and fn 23 (OSCE) together, and both.
+  stats::CountryQuery both;
+  *both.mutable_all_of()->add_queries() = FilterQuery(Statement(22).filter());
+  *both.mutable_all_of()->add_queries() = FilterQuery(Statement(23).filter());
+  stats::CountryQuery either;
+  *either.mutable_any_of()->mutable_queries() = both.all_of().queries();
+  std::set<std::string> intersection;
+  std::set<std::string> unions = countries_of(22);
+  for (const auto& code : countries_of(23)) {
+    if (countries_of(22).count(code)) intersection.insert(code);
+    unions.insert(code);
+  }
+  EXPECT_EQ(Count(*stub, both).count(), static_cast<int>(intersection.size()));
+  EXPECT_EQ(Count(*stub, either).count(), static_cast<int>(unions.size()));
+
+  stats::BreakdownRequest breakdown;
+  stats::CountryQuery regions;
+  regions.mutable_filter();  // every record
+  *breakdown.mutable_query() = regions;
+  breakdown.set_dimension(stats::DIMENSION_TARGET_REGION);
+  breakdown.set_as_of_date("2025-07-16");
+  stats::BreakdownResponse buckets;
+  grpc::ClientContext context;
+  context.set_deadline(In(absl::Seconds(10)));
+  ASSERT_TRUE(stub->Breakdown(&context, breakdown, &buckets).ok());
+  std::map<std::string, int> counts;
+  for (const auto& bucket : buckets.buckets())
+    counts[bucket.value()] = bucket.count();
+  EXPECT_EQ(counts, (std::map<std::string, int>{{"SAHEL", 4},
+                                                {"HORN_OF_AFRICA", 6},
+                                                {"NORTH_AFRICA", 4},
+                                                {"EASTERN_EUROPE", 6},
+                                                {"WESTERN_BALKANS", 5}}));
+}
+
+TEST_F(SuiteTest, CacheHitsNeverStaleAndFailsOpen) {
+  auto stub =
+      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  const stats::CountryQuery fn7 = FilterQuery(Statement(7).filter());
+  const auto first = Count(*stub, fn7, imported_revision_);
+  EXPECT_EQ(first.cache(), stats::CACHE_STATUS_MISS);
+  const auto second = Count(*stub, fn7, imported_revision_);
+  EXPECT_EQ(second.cache(), stats::CACHE_STATUS_HIT);
+  EXPECT_EQ(second.count(), 11);
+
+  // A write, then a query that must see it: never the cached 11.
+  coop::DeleteRecordRequest remove;
+  remove.set_id("fn07-be");
+  coop::DeleteRecordResponse removed;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        cooperation_stub_->DeleteRecord(&context, remove, &removed).ok());
+  }
+  const auto after_write = Count(*stub, fn7, removed.revision());
+  EXPECT_EQ(after_write.count(), 10);
+  EXPECT_EQ(after_write.as_of().cooperation_revision(), removed.revision());
+  EXPECT_NE(after_write.cache(), stats::CACHE_STATUS_HIT);
+
+  // Redis gone: answers stay right, without the cache.
+  redis_->Kill();
+  for (int i = 0; i < 5; ++i) {
+    const auto without = Count(*stub, fn7, removed.revision());
+    EXPECT_EQ(without.count(), 10);
+    EXPECT_EQ(without.cache(), stats::CACHE_STATUS_BYPASS);
+  }
+  // Redis back: hits again once the backoff has passed.
+  ASSERT_TRUE(redis_->Restart().ok());
+  bool hit = false;
+  const absl::Time give_up = absl::Now() + absl::Seconds(15);
+  while (!hit && absl::Now() < give_up) {
+    const auto again = Count(*stub, fn7, removed.revision());
+    EXPECT_EQ(again.count(), 10);
+    hit = again.cache() == stats::CACHE_STATUS_HIT;
+    if (!hit) absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(hit) << "no cache hit after Redis came back";
+}
+
+TEST_F(SuiteTest, ReadYourWritesAndDeadlines) {
+  auto stub =
+      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  coop::CreateRecordRequest create;
+  auto* record = create.mutable_record();
+  record->set_id("new-no");
+  record->set_reporting_country("NO");
+  record->set_kind(coop::RECORD_KIND_AGREEMENT_EVALUATION);
+  auto* source = record->add_sources();
+  source->set_citation("Test");
+  coop::CreateRecordResponse created;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(
+        cooperation_stub_->CreateRecord(&context, create, &created).ok());
+  }
+  const auto seen = Count(*stub, FilterQuery(Statement(31).filter()),
+                          created.record().revision());
+  EXPECT_EQ(seen.footnote(), "FR, SI, and NO, RS.");
+
+  stats::CountCountriesRequest future;
+  *future.mutable_query() = FilterQuery(Statement(31).filter());
+  future.set_min_cooperation_revision(created.record().revision() + 100);
+  stats::CountCountriesResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(In(absl::Milliseconds(800)));
+  const grpc::Status status = stub->CountCountries(&context, future, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr(absl::StrCat(created.record().revision() + 100)));
+}
+
+TEST_F(SuiteTest, BadQueriesNameTheField) {
+  auto stub =
+      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  struct Case {
+    stats::CountCountriesRequest request;
+    std::string field;
+  };
+  std::vector<Case> cases;
+  cases.push_back({stats::CountCountriesRequest(), "query"});
+  {
+    stats::CountCountriesRequest request;
+    request.mutable_query()->mutable_filter()->add_target_regions("ATLANTIS");
+    cases.push_back({request, "query.filter.target_regions[0]"});
+  }
+  {
+    stats::CountCountriesRequest request;
+    request.mutable_query()->mutable_filter()->add_kinds(
+        static_cast<coop::RecordKind>(77));
+    cases.push_back({request, "query.filter.kinds[0]"});
+  }
+  {
+    stats::CountCountriesRequest request;
+    request.mutable_query()->mutable_filter();
+    request.set_as_of_date("2025-13-01");
+    cases.push_back({request, "as_of_date"});
+  }
+  {
+    stats::CountCountriesRequest request;
+    stats::CountryQuery* node = request.mutable_query();
+    for (int i = 0; i < 12; ++i) {
+      node = node->mutable_any_of()->add_queries();
+    }
+    node->mutable_filter();
+    cases.push_back({request, "query"});
+  }
+  for (const auto& c : cases) {
+    stats::CountCountriesResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(In(absl::Seconds(10)));
+    const grpc::Status status =
+        stub->CountCountries(&context, c.request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << c.field << ": " << status.error_message();
+    const auto violations = FieldViolations(FromGrpcStatus(status));
+    ASSERT_FALSE(violations.empty()) << c.field;
+    EXPECT_THAT(violations[0].field, ::testing::StartsWith(c.field));
+  }
+}
+
+TEST_F(SuiteTest, ThreeReplicasShareTheLoadAndSurviveAKill) {
+  const std::string addresses = StartAggregators(3);
+  auto channel = MakeChannel(addresses);
+  auto stub = stats::StatisticsService::NewStub(channel);
+  // Each replica syncs before it answers; warm all three.
+  std::set<std::string> peers;
+  for (int i = 0; i < 30; ++i) {
+    stats::CountCountriesRequest request;
+    *request.mutable_query() = FilterQuery(Statement(22 + i % 4).filter());
+    request.set_min_cooperation_revision(imported_revision_);
+    stats::CountCountriesResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(In(absl::Seconds(15)));
+    ASSERT_TRUE(stub->CountCountries(&context, request, &response).ok());
+    peers.insert(context.peer());
+  }
+  EXPECT_EQ(peers.size(), 3u) << "round_robin reaches every replica";
+
+  std::atomic<bool> done{false};
+  std::atomic<int> calls{0};
+  std::atomic<int> failures{0};
+  std::string failure;
+  std::vector<std::thread> load;
+  for (int t = 0; t < 4; ++t) {
+    load.emplace_back([&, t] {
+      const absl::Time stop = absl::Now() + absl::Seconds(4);
+      for (int i = 0; !done && absl::Now() < stop && i < 100000; ++i) {
+        stats::CountCountriesRequest request;
+        *request.mutable_query() =
+            FilterQuery(Statement(17 + (i + t) % 5).filter());
+        stats::CountCountriesResponse response;
+        grpc::ClientContext context;
+        context.set_deadline(In(absl::Seconds(5)));
+        const grpc::Status status =
+            stub->CountCountries(&context, request, &response);
+        ++calls;
+        if (!status.ok()) {
+          if (failures++ == 0) failure = status.error_message();
+        }
+      }
+    });
+  }
+  absl::SleepFor(absl::Seconds(1));
+  aggregators_[1]->process().Kill();
+  for (auto& thread : load) thread.join();
+  done = true;
+  EXPECT_GT(calls.load(), 100);
+  EXPECT_EQ(failures.load(), 0) << failure;
+}
+
+}  // namespace
+}  // namespace thb
