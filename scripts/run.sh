@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and serves thb on loopback until Ctrl-C:
-# the registry, the cooperation service with the study dataset imported.
-#   THB_DATA_DIR   where the SQLite files live (default: .thb/data)
-#   THB_REGISTRY_PORT, THB_COOPERATION_PORT and the other THB_* variables of
-#   README.md apply.
+# Installs what is missing, builds, and serves the whole suite on loopback
+# until Ctrl-C: Redis, the registry, the cooperation service with the study
+# dataset imported, and the aggregator; then prints the study's figures.
+#   THB_DATA_DIR   where the SQLite files and Redis's directory live
+#                  (default: .thb/data)
+#   THB_REGISTRY_PORT, THB_COOPERATION_PORT, THB_AGGREGATOR_PORT,
+#   THB_REDIS_PORT and the other THB_* variables of README.md apply.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,12 +13,13 @@ scripts/deps.sh
 scripts/build.sh Release
 
 data_dir="${THB_DATA_DIR:-.thb/data}"
-mkdir -p "$data_dir"
+mkdir -p "$data_dir/redis"
 bin=build/release
-registry_port="${THB_REGISTRY_PORT:-50051}"
-cooperation_port="${THB_COOPERATION_PORT:-50052}"
-export THB_REGISTRY_ADDRESS="127.0.0.1:$registry_port"
-export THB_COOPERATION_ADDRESS="127.0.0.1:$cooperation_port"
+redis_port="${THB_REDIS_PORT:-6379}"
+export THB_REGISTRY_ADDRESS="127.0.0.1:${THB_REGISTRY_PORT:-50051}"
+export THB_COOPERATION_ADDRESS="127.0.0.1:${THB_COOPERATION_PORT:-50052}"
+export THB_AGGREGATOR_ADDRESS="127.0.0.1:${THB_AGGREGATOR_PORT:-50053}"
+export THB_REDIS_ADDRESS="127.0.0.1:$redis_port"
 
 pids=()
 stop() {
@@ -28,10 +31,11 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+grpc_call="$bin/tools/grpc-call/grpc-call"
+thbctl="$bin/tools/thbctl/thbctl"
 wait_healthy() {
-  for _ in $(seq 100); do
-    if "$bin/tools/grpc-call/grpc-call" --timeout=1s "$1" health "$2" \
-        >/dev/null 2>&1; then
+  for _ in $(seq 300); do
+    if "$grpc_call" --timeout=1s "$1" health "$2" >/dev/null 2>&1; then
       return
     fi
     sleep 0.1
@@ -40,31 +44,47 @@ wait_healthy() {
   exit 1
 }
 
-"$bin/services/registry/thb-registry" --port="$registry_port" \
+# A Redis already answering on the port (the distribution's service, say)
+# is used as it is.
+if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data_dir/redis" \
+    --save '' --appendonly no --loglevel warning &
+  pids+=($!)
+fi
+"$bin/services/registry/thb-registry" --port="${THB_REGISTRY_PORT:-50051}" \
   --db="${THB_REGISTRY_DB:-$data_dir/registry.sqlite3}" &
 pids+=($!)
-"$bin/services/cooperation/thb-cooperation" --port="$cooperation_port" \
+"$bin/services/cooperation/thb-cooperation" \
+  --port="${THB_COOPERATION_PORT:-50052}" \
   --db="${THB_COOPERATION_DB:-$data_dir/cooperation.sqlite3}" &
 pids+=($!)
 wait_healthy "$THB_REGISTRY_ADDRESS" thb.registry.v1.CountryRegistryService
 wait_healthy "$THB_COOPERATION_ADDRESS" \
   thb.cooperation.v1.CooperationRecordService
-
-thbctl="$bin/tools/thbctl/thbctl"
 "$thbctl" import data/study.txtpb
-"$thbctl" check data/study.txtpb || true
+
+"$bin/services/aggregator/thb-aggregator" \
+  --port="${THB_AGGREGATOR_PORT:-50053}" &
+pids+=($!)
+wait_healthy "$THB_AGGREGATOR_ADDRESS" thb.stats.v1.StatisticsService
+
+echo
+"$thbctl" stats figures --check || true
 
 cat <<MSG
 
 thb is serving on loopback (Ctrl-C stops it):
   thb.registry.v1.CountryRegistryService       $THB_REGISTRY_ADDRESS
   thb.cooperation.v1.CooperationRecordService  $THB_COOPERATION_ADDRESS
+  thb.stats.v1.StatisticsService               $THB_AGGREGATOR_ADDRESS
+  Redis (response cache)                       $THB_REDIS_ADDRESS
   data                                         $data_dir
 
 Try:
-  $thbctl countries get GR
-  $thbctl records list --kind GOOD_PRACTICE --area PREVENTION
-  $bin/tools/grpc-call/grpc-call $THB_REGISTRY_ADDRESS list
+  $thbctl stats count --kind GOOD_PRACTICE --area PREVENTION
+  $thbctl stats share --part_footnote=28 --whole_footnote=27
+  $grpc_call $THB_AGGREGATOR_ADDRESS call thb.stats.v1.StatisticsService/CountCountries \\
+    '{"query": {"filter": {"partnerIds": ["IOM"]}}}'
 
 MSG
 wait -n "${pids[@]}"

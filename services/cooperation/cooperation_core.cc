@@ -68,12 +68,15 @@ absl::Status CheckRequestId(const std::string& request_id) {
 }
 
 // The fingerprint of a write request, without its request id, so that a
-// retry matches the original.
+// retry matches the original; 0 when there is no request id to remember it
+// under (a batch of 10,000 records is not serialized for nothing).
 template <typename Request>
-uint64_t RequestFingerprint(Request request) {
-  request.clear_request_id();
+uint64_t RequestFingerprint(const Request& request) {
+  if (request.request_id().empty()) return 0;
+  Request copy = request;
+  copy.clear_request_id();
   return Fingerprint64(absl::StrCat(Request::descriptor()->full_name(), "/",
-                                    MessageFingerprint(request)));
+                                    MessageFingerprint(copy)));
 }
 
 template <typename Response>

@@ -2,14 +2,7 @@
 // thb-cooperation processes on free ports with their own SQLite files, its
 // stdout, stderr and exit code checked.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -19,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -27,6 +19,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/tools/thbctl_runner.h"
 #include "thb/cooperation/v1/cooperation_service.pb.h"
 #include "thb/cooperation/v1/dataset.pb.h"
 #include "thb/registry/v1/registry.pb.h"
@@ -44,83 +37,11 @@ using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::UnorderedElementsAre;
+using ::thb::testing::Outcome;
 using ::thb::testing::Process;
-
-constexpr absl::Duration kCommandTimeout = absl::Seconds(60);
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-void WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << contents;
-}
-
-// Runs thbctl with `args`, `env` added to the environment, in directory
-// `cwd` (this one when empty); stdout and stderr go to files read after the
-// exit.
-Outcome RunThbctl(const std::vector<std::string>& args,
-                  const std::map<std::string, std::string>& env = {},
-                  const std::string& cwd = "") {
-  static int runs = 0;
-  const std::string dir = thb::testing::MakeTempDir("thbctl-run");
-  const std::string out_path = absl::StrCat(dir, "/out", runs);
-  const std::string err_path = absl::StrCat(dir, "/err", runs++);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) _exit(126);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    close(out);
-    close(err);
-    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
-    if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    std::vector<char*> argv = {const_cast<char*>(THBCTL_BIN)};
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    execv(THBCTL_BIN, argv.data());
-    _exit(127);
-  }
-  Outcome outcome;
-  if (pid < 0) {
-    ADD_FAILURE() << "fork failed";
-    return outcome;
-  }
-  const absl::Time give_up = absl::Now() + kCommandTimeout;
-  int status = 0;
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (absl::Now() > give_up) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      ADD_FAILURE() << "thbctl " << absl::StrJoin(args, " ")
-                    << " did not finish within " << kCommandTimeout;
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  outcome.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  outcome.out = ReadFile(out_path);
-  outcome.err = ReadFile(err_path);
-  std::filesystem::remove_all(dir);
-  return outcome;
-}
-
-std::ostream& operator<<(std::ostream& os, const Outcome& outcome) {
-  return os << "exit " << outcome.exit_code << "\n--- stdout\n"
-            << outcome.out << "--- stderr\n"
-            << outcome.err;
-}
+using ::thb::testing::ReadFile;
+using ::thb::testing::RunThbctl;
+using ::thb::testing::WriteFile;
 
 Dataset Study() {
   Dataset dataset;
@@ -520,9 +441,9 @@ TEST(ThbctlUsageTest, UsageErrorsExitTwoAndNameTheMistake) {
   EXPECT_EQ(missing_id.exit_code, 2) << missing_id;
   EXPECT_THAT(missing_id.err, HasSubstr("usage: thbctl records get ID"));
 
-  const Outcome unknown_command = RunThbctl({"stats"});
+  const Outcome unknown_command = RunThbctl({"statistics"});
   EXPECT_EQ(unknown_command.exit_code, 2) << unknown_command;
-  EXPECT_THAT(unknown_command.err, HasSubstr("unknown command \"stats\""));
+  EXPECT_THAT(unknown_command.err, HasSubstr("unknown command \"statistics\""));
 
   const Outcome nothing = RunThbctl({});
   EXPECT_EQ(nothing.exit_code, 2) << nothing;

@@ -87,4 +87,14 @@ const Client<CooperationStub>& Clients::cooperation() {
   return *cooperation_;
 }
 
+const Client<StatsStub>& Clients::stats() {
+  if (stats_ == nullptr) {
+    stats_ = std::make_unique<Client<StatsStub>>(
+        "aggregator", endpoints_.aggregator, endpoints_.timeout,
+        stats::v1::StatisticsService::NewStub(
+            MakeChannel(endpoints_.aggregator)));
+  }
+  return *stats_;
+}
+
 }  // namespace thb::thbctl

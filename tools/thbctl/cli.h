@@ -15,6 +15,7 @@
 #include "grpcpp/support/status.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
+#include "thb/stats/v1/stats_service.grpc.pb.h"
 
 namespace thb::thbctl {
 
@@ -94,6 +95,7 @@ class Client {
 
 using RegistryStub = registry::v1::CountryRegistryService::Stub;
 using CooperationStub = cooperation::v1::CooperationRecordService::Stub;
+using StatsStub = stats::v1::StatisticsService::Stub;
 
 // Where the services listen, as the user gave it (a comma-separated list
 // spreads calls round-robin), and how long one call may take.
@@ -112,8 +114,9 @@ class Clients {
 
   const Client<RegistryStub>& registry();
   const Client<CooperationStub>& cooperation();
-  // The aggregator (thb.stats.v1) gets its client here with the statistics
-  // commands; endpoints().aggregator holds its address already.
+  // The aggregator (thb.stats.v1); a list of addresses spreads the calls
+  // round-robin.
+  const Client<StatsStub>& stats();
 
   const Endpoints& endpoints() const { return endpoints_; }
 
@@ -121,6 +124,7 @@ class Clients {
   Endpoints endpoints_;
   std::unique_ptr<Client<RegistryStub>> registry_;
   std::unique_ptr<Client<CooperationStub>> cooperation_;
+  std::unique_ptr<Client<StatsStub>> stats_;
 };
 
 }  // namespace thb::thbctl

@@ -1,18 +1,26 @@
 #ifndef THB_TOOLS_THBCTL_COMMANDS_H_
 #define THB_TOOLS_THBCTL_COMMANDS_H_
 
+#include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "thb/cooperation/v1/cooperation_service.pb.h"
 #include "thb/registry/v1/registry_service.pb.h"
 #include "tools/thbctl/cli.h"
+#include "tools/thbctl/flag_values.h"
 #include "tools/thbctl/output.h"
 
 // The commands of thbctl. Each one writes its result to `out`, and returns
 // OK or the error main reports; none exits by itself.
 namespace thb::thbctl {
+
+// The study's dataset, relative to the current directory: what check and
+// the statistics commands read when no file is named.
+inline constexpr char kDefaultDataset[] = "data/study.txtpb";
 
 struct ImportOptions {
   std::string file;
@@ -73,6 +81,39 @@ struct CheckOptions {
 // fail after printing them all.
 absl::Status Check(Clients& clients, const CheckOptions& options,
                    std::ostream& out);
+
+// The flags of thbctl stats, as main read them. Each subcommand takes some
+// of them; a flag given to one that does not take it is a usage error.
+struct StatsOptions {
+  // The filter flags and --as_of.
+  SelectionFlags selection;
+  // --query: a CountryQuery in the protobuf JSON mapping.
+  std::string query;
+  // --by (breakdown), --rows and --columns (crosstab): Dimension names.
+  std::string by;
+  std::string rows;
+  std::string columns;
+  // --measure: countries or records.
+  std::string measure;
+  // share: each side a CountryQuery in JSON or a statement's footnote.
+  std::string part;
+  std::string whole;
+  std::optional<int> part_footnote;
+  std::optional<int> whole_footnote;
+  // --min_revision: the cooperation revision the answer must include.
+  int64_t min_revision = 0;
+  // --dataset; empty: kDefaultDataset.
+  std::string dataset;
+  // figures --check.
+  bool check = false;
+  Format format = Format::kTable;
+};
+
+// thbctl stats count|breakdown|crosstab|share|explain|figures: the
+// aggregator's answers. `args` holds "stats" and the subcommand. figures
+// --check prints what differs from the published figures and then fails.
+absl::Status Stats(Clients& clients, const std::vector<std::string>& args,
+                   const StatsOptions& options, std::ostream& out);
 
 }  // namespace thb::thbctl
 

@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,7 +51,8 @@ ABSL_FLAG(int, page_size, 1000, "records list: records per ListRecords page.");
 ABSL_FLAG(std::string, etag, "",
           "records delete: delete only if the record still has this etag.");
 ABSL_FLAG(std::string, dataset, "",
-          "check: the dataset file (default data/study.txtpb).");
+          "check, stats share and stats figures: the dataset file (default "
+          "data/study.txtpb).");
 ABSL_FLAG(bool, offline, false,
           "check: the file's own records and the reference data instead of "
           "the services.");
@@ -82,10 +85,39 @@ ABSL_FLAG(std::string, as_of, "",
 ABSL_FLAG(bool, eu, false, "countries list: only EU Member States.");
 ABSL_FLAG(bool, non_eu, false, "countries list: only non-members of the EU.");
 
+// Statistics: thbctl stats.
+ABSL_FLAG(std::string, query, "",
+          "stats: a thb.stats.v1.CountryQuery in protobuf JSON (all_of, "
+          "any_of, difference), instead of the filter flags.");
+ABSL_FLAG(int64_t, min_revision, 0,
+          "stats: answer only once the aggregator has this cooperation "
+          "revision (read your writes).");
+ABSL_FLAG(std::string, by, "",
+          "stats breakdown: the dimension: kind, thematic_area (area), form, "
+          "partner, partner_kind, target_region (region), reporting_country "
+          "(country), year, tag, emn_status.");
+ABSL_FLAG(std::string, rows, "", "stats crosstab: the dimension of the rows.");
+ABSL_FLAG(std::string, columns, "",
+          "stats crosstab: the dimension of the columns.");
+ABSL_FLAG(std::string, measure, "",
+          "stats breakdown and crosstab: count countries (default) or "
+          "records.");
+ABSL_FLAG(std::string, part, "",
+          "stats share: the part, a CountryQuery in JSON.");
+ABSL_FLAG(std::string, whole, "",
+          "stats share: the whole, a CountryQuery in JSON.");
+ABSL_FLAG(std::optional<int>, part_footnote, std::nullopt,
+          "stats share: the part is the query of the dataset's statement "
+          "with this footnote.");
+ABSL_FLAG(std::optional<int>, whole_footnote, std::nullopt,
+          "stats share: the whole is the query of the dataset's statement "
+          "with this footnote.");
+ABSL_FLAG(bool, check, false,
+          "stats figures: compare with the published figures; exit 1 on a "
+          "difference.");
+
 namespace thb::thbctl {
 namespace {
-
-constexpr char kDefaultDataset[] = "data/study.txtpb";
 
 constexpr char kUsage[] = R"(the command-line client of the thb services.
 
@@ -113,7 +145,33 @@ Commands:
                            [--offline] [--iso_codes]
   help                     This text.
 
-Record filters (records list): --kind, --area, --form, --partner_kind,
+Statistics (the aggregator; [--as_of=YYYY-MM-DD] [--min_revision=N]
+[--format=table|json|csv] on each):
+  stats count              Countries with records the filter flags select,
+                           or a --query=JSON (a thb.stats.v1.CountryQuery:
+                           filter, all_of, any_of, difference).
+  stats breakdown --by=DIMENSION
+                           Counts per value of a dimension.
+                           [--measure=countries|records] [filter|--query]
+  stats crosstab --rows=DIMENSION --columns=DIMENSION
+                           Counts per pair of values. [--measure]
+                           [filter|--query]
+  stats share --part=JSON --whole=JSON
+                           "5 of 9, 55.6%"; or --part_footnote=N
+                           --whole_footnote=N: the queries of the dataset's
+                           statements. [--dataset]
+  stats explain            Per country of the answer, the records behind it
+                           and their sources. [filter|--query]
+  stats figures            The study's figures, computed live: one row per
+                           statement of the dataset, and the shares of the
+                           statements within others. [--dataset] [--check:
+                           compare with the published figures, exit 1 on a
+                           difference]
+  Dimensions: kind, thematic_area (area), form, partner, partner_kind,
+  target_region (region), reporting_country (country), year, tag,
+  emn_status, or their full names (DIMENSION_TARGET_REGION).
+
+Record filters (records list, stats): --kind, --area, --form, --partner_kind,
   --partner, --region, --country, --tag, --from_year, --to_year,
   --emn_status, --as_of. Several values are comma-separated and OR
   together; different flags AND together. Enum values by their short
@@ -298,13 +356,35 @@ absl::Status RunCheck(const Args& args, Clients& clients, std::ostream& out,
   return Check(clients, options, out);
 }
 
+absl::Status RunStats(const Args& args, Clients& clients, std::ostream& out,
+                      std::ostream& /*err*/) {
+  auto format =
+      FormatFlag({Format::kTable, Format::kJson, Format::kCsv}, Format::kTable);
+  if (!format.ok()) return format.status();
+  StatsOptions options;
+  options.selection = ReadSelectionFlags();
+  options.query = absl::GetFlag(FLAGS_query);
+  options.by = absl::GetFlag(FLAGS_by);
+  options.rows = absl::GetFlag(FLAGS_rows);
+  options.columns = absl::GetFlag(FLAGS_columns);
+  options.measure = absl::GetFlag(FLAGS_measure);
+  options.part = absl::GetFlag(FLAGS_part);
+  options.whole = absl::GetFlag(FLAGS_whole);
+  options.part_footnote = absl::GetFlag(FLAGS_part_footnote);
+  options.whole_footnote = absl::GetFlag(FLAGS_whole_footnote);
+  options.min_revision = absl::GetFlag(FLAGS_min_revision);
+  options.dataset = absl::GetFlag(FLAGS_dataset);
+  options.check = absl::GetFlag(FLAGS_check);
+  options.format = *format;
+  return Stats(clients, args, options, out);
+}
+
 struct Command {
   const char* name;
   absl::Status (*run)(const Args& args, Clients& clients, std::ostream& out,
                       std::ostream& err);
 };
 
-// The statistics commands (the aggregator) join as one more entry.
 constexpr Command kCommands[] = {
     {"help", RunHelp},
     {"import", RunImport},
@@ -314,6 +394,7 @@ constexpr Command kCommands[] = {
     {"regions", RunRegions},
     {"organisations", RunOrganisations},
     {"check", RunCheck},
+    {"stats", RunStats},
 };
 
 absl::Status Dispatch(const Args& args, Clients& clients, std::ostream& out,
