@@ -55,6 +55,33 @@ grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// Like OffloadUnary, for work that fills the call's own response message
+// (`work(response)` returns a status): a response allocated on an arena
+// (ArenaMessageAllocator) is then filled in place rather than copied into.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* OffloadUnaryInto(grpc::CallbackServerContext* context,
+                                           Executor* executor,
+                                           Response* response,
+                                           std::string domain, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  executor->Schedule([reactor, context, response, domain = std::move(domain),
+                      work = std::move(work)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                   "the call was cancelled before it ran"));
+      return;
+    }
+    const absl::Status status = work(response);
+    if (status.ok()) {
+      reactor->Finish(grpc::Status::OK);
+    } else {
+      response->Clear();
+      reactor->Finish(ToGrpcStatus(status, domain));
+    }
+  });
+  return reactor;
+}
+
 }  // namespace thb
 
 #endif  // THB_COMMON_UNARY_H_

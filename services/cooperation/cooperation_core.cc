@@ -1,8 +1,10 @@
 #include "services/cooperation/cooperation_core.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -136,18 +138,19 @@ absl::StatusOr<std::optional<std::string>> CooperationCore::Replay(
   return std::move((*stored)->response);
 }
 
-void CooperationCore::Stamp(int64_t revision, absl::Time now,
-                            std::vector<CooperationRecord>& records,
-                            ChangeKind kind, std::vector<ChangeRow>& changes) {
-  const auto timestamp =
-      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
-  for (auto& record : records) {
+void CooperationCore::Stamp(
+    int64_t revision, absl::Time now,
+    google::protobuf::RepeatedPtrField<CooperationRecord>* records,
+    ChangeKind kind, std::vector<ChangeRow>& changes) {
+  const int64_t micros = absl::ToUnixMicros(now);
+  const auto timestamp = TimeUtil::MicrosecondsToTimestamp(micros);
+  changes.reserve(changes.size() + records->size());
+  for (auto& record : *records) {
     record.set_revision(revision);
     record.set_etag(Etag(record.id(), revision));
     *record.mutable_update_time() = timestamp;
     if (kind == ChangeKind::kCreated) *record.mutable_create_time() = timestamp;
-    changes.push_back(ChangeRow{revision, kind, record.id(),
-                                absl::ToUnixMicros(now),
+    changes.push_back(ChangeRow{revision, kind, record.id(), micros,
                                 record.SerializeAsString()});
   }
 }
@@ -213,9 +216,10 @@ absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
   if (!existing->empty()) return AlreadyExists("record", record.id());
 
   const int64_t next = revision() + 1;
-  std::vector<CooperationRecord> records = {std::move(record)};
+  google::protobuf::RepeatedPtrField<CooperationRecord> records;
+  *records.Add() = std::move(record);
   std::vector<ChangeRow> changes;
-  Stamp(next, absl::Now(), records, ChangeKind::kCreated, changes);
+  Stamp(next, absl::Now(), &records, ChangeKind::kCreated, changes);
   v1::CreateRecordResponse response;
   *response.mutable_record() = std::move(records[0]);
   if (auto s = Commit(next, std::move(changes), request.request_id(),
@@ -229,6 +233,16 @@ absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
 absl::StatusOr<v1::BatchCreateRecordsResponse>
 CooperationCore::BatchCreateRecords(
     const v1::BatchCreateRecordsRequest& request, absl::Time deadline) {
+  v1::BatchCreateRecordsResponse response;
+  if (auto s = BatchCreateRecordsInto(request, deadline, &response); !s.ok()) {
+    return s;
+  }
+  return response;
+}
+
+absl::Status CooperationCore::BatchCreateRecordsInto(
+    const v1::BatchCreateRecordsRequest& request, absl::Time deadline,
+    v1::BatchCreateRecordsResponse* response) {
   if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
     return status;
   }
@@ -245,11 +259,12 @@ CooperationCore::BatchCreateRecords(
   auto snapshot = references_->Snapshot(deadline);
   if (!snapshot.ok()) return snapshot.status();
 
-  std::vector<CooperationRecord> records(request.records().begin(),
-                                         request.records().end());
-  std::set<std::string> ids;
-  for (size_t i = 0; i < records.size(); ++i) {
-    CooperationRecord& record = records[i];
+  auto* records = response->mutable_records();
+  *records = request.records();
+  absl::flat_hash_set<std::string> ids;
+  ids.reserve(records->size());
+  for (int i = 0; i < records->size(); ++i) {
+    CooperationRecord& record = (*records)[i];
     const std::string prefix = absl::StrCat("records[", i, "]");
     ClearOutputOnly(record);
     if (!record.id().empty()) {
@@ -270,31 +285,27 @@ CooperationCore::BatchCreateRecords(
   auto replay = Replay(request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) {
-    return ParseStored<v1::BatchCreateRecordsResponse>(**replay);
+    if (!response->ParseFromString(**replay)) {
+      return absl::DataLossError("a stored response cannot be read back");
+    }
+    return absl::OkStatus();
   }
   auto existing = store_->Existing({ids.begin(), ids.end()});
   if (!existing.ok()) return existing.status();
   if (!existing->empty()) {
+    std::sort(existing->begin(), existing->end());
     return AlreadyExists("record", absl::StrJoin(*existing, ", "));
   }
-  for (auto& record : records) {
+  for (auto& record : *records) {
     if (record.id().empty()) record.set_id(NewRecordId());
   }
 
   const int64_t next = revision() + 1;
   std::vector<ChangeRow> changes;
-  changes.reserve(records.size());
   Stamp(next, absl::Now(), records, ChangeKind::kCreated, changes);
-  v1::BatchCreateRecordsResponse response;
-  response.set_revision(next);
-  response.mutable_records()->Reserve(records.size());
-  for (auto& record : records) *response.add_records() = std::move(record);
-  if (auto s = Commit(next, std::move(changes), request.request_id(),
-                      fingerprint, response);
-      !s.ok()) {
-    return s;
-  }
-  return response;
+  response->set_revision(next);
+  return Commit(next, std::move(changes), request.request_id(), fingerprint,
+                *response);
 }
 
 absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
@@ -346,9 +357,10 @@ absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
   if (auto s = ValidateRecord(record, **snapshot, "record"); !s.ok()) return s;
 
   const int64_t next = revision() + 1;
-  std::vector<CooperationRecord> records = {std::move(record)};
+  google::protobuf::RepeatedPtrField<CooperationRecord> records;
+  *records.Add() = std::move(record);
   std::vector<ChangeRow> changes;
-  Stamp(next, absl::Now(), records, ChangeKind::kUpdated, changes);
+  Stamp(next, absl::Now(), &records, ChangeKind::kUpdated, changes);
   v1::UpdateRecordResponse response;
   *response.mutable_record() = std::move(records[0]);
   if (auto s = Commit(next, std::move(changes), request.request_id(),

@@ -42,6 +42,11 @@ class CooperationCore {
       const v1::CreateRecordRequest& request, absl::Time deadline);
   absl::StatusOr<v1::BatchCreateRecordsResponse> BatchCreateRecords(
       const v1::BatchCreateRecordsRequest& request, absl::Time deadline);
+  // The same, filling `response` in place (it may live on the call's arena;
+  // a batch is validated and stamped where it will be sent from).
+  absl::Status BatchCreateRecordsInto(
+      const v1::BatchCreateRecordsRequest& request, absl::Time deadline,
+      v1::BatchCreateRecordsResponse* response);
   absl::StatusOr<v1::UpdateRecordResponse> UpdateRecord(
       const v1::UpdateRecordRequest& request, absl::Time deadline);
   absl::StatusOr<v1::DeleteRecordResponse> DeleteRecord(
@@ -74,9 +79,10 @@ class CooperationCore {
 
   // Sets revision, etag and times of each written record for a commit at
   // `revision`, in the records and in their serialized form.
-  static void Stamp(int64_t revision, absl::Time now,
-                    std::vector<v1::CooperationRecord>& records,
-                    ChangeKind kind, std::vector<ChangeRow>& changes);
+  static void Stamp(
+      int64_t revision, absl::Time now,
+      google::protobuf::RepeatedPtrField<v1::CooperationRecord>* records,
+      ChangeKind kind, std::vector<ChangeRow>& changes);
 
   // Makes `changes` durable at the next revision (with the response
   // remembered under `request_id`, if set), then publishes the revision.

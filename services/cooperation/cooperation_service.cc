@@ -34,10 +34,12 @@ grpc::ServerUnaryReactor* CooperationService::BatchCreateRecords(
     grpc::CallbackServerContext* context,
     const v1::BatchCreateRecordsRequest* request,
     v1::BatchCreateRecordsResponse* response) {
-  return OffloadUnary(context, writers_, response, kDomain,
-                      [this, request, deadline = Deadline(context)] {
-                        return core_->BatchCreateRecords(*request, deadline);
-                      });
+  return OffloadUnaryInto(
+      context, writers_, response, kDomain,
+      [this, request,
+       deadline = Deadline(context)](v1::BatchCreateRecordsResponse* into) {
+        return core_->BatchCreateRecordsInto(*request, deadline, into);
+      });
 }
 
 grpc::ServerUnaryReactor* CooperationService::UpdateRecord(

@@ -2,6 +2,7 @@
 #define THB_SERVICES_COOPERATION_COOPERATION_SERVICE_H_
 
 #include "absl/time/time.h"
+#include "common/arena_allocator.h"
 #include "common/executor.h"
 #include "services/cooperation/cooperation_core.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
@@ -21,7 +22,10 @@ class CooperationService final
       : core_(core),
         writers_(writers),
         readers_(readers),
-        default_timeout_(default_timeout) {}
+        default_timeout_(default_timeout) {
+    SetMessageAllocatorFor_BatchCreateRecords(&batch_allocator_);
+    SetMessageAllocatorFor_ListRecords(&list_allocator_);
+  }
 
   grpc::ServerUnaryReactor* CreateRecord(
       grpc::CallbackServerContext* context,
@@ -59,6 +63,11 @@ class CooperationService final
   Executor* writers_;
   Executor* readers_;
   absl::Duration default_timeout_;
+  ArenaMessageAllocator<v1::BatchCreateRecordsRequest,
+                        v1::BatchCreateRecordsResponse>
+      batch_allocator_;
+  ArenaMessageAllocator<v1::ListRecordsRequest, v1::ListRecordsResponse>
+      list_allocator_;
 };
 
 }  // namespace thb::cooperation

@@ -55,7 +55,6 @@ template <typename Repeated, typename IsValid, typename Name>
 absl::Status NormalizeEnums(Repeated* values, const std::string& field,
                             IsValid is_valid, Name name) {
   if (auto s = CheckLength(*values, field); !s.ok()) return s;
-  std::set<int> seen;
   for (int i = 0; i < values->size(); ++i) {
     const int value = values->Get(i);
     if (value == 0 || !is_valid(value)) {
@@ -64,17 +63,28 @@ absl::Status NormalizeEnums(Repeated* values, const std::string& field,
           absl::StrCat(value == 0 ? std::string(name(0)) : absl::StrCat(value),
                        " is not an accepted value"));
     }
-    seen.insert(value);
   }
-  values->Clear();
-  for (int value : seen) values->Add(value);
+  std::sort(values->begin(), values->end());
+  values->Truncate(static_cast<int>(
+      std::unique(values->begin(), values->end()) - values->begin()));
   return absl::OkStatus();
+}
+
+// Sorts repeated strings in place and drops duplicates.
+void SortUnique(google::protobuf::RepeatedPtrField<std::string>* values) {
+  std::sort(values->begin(), values->end());
+  const int kept = static_cast<int>(
+      std::unique(values->begin(), values->end()) - values->begin());
+  values->DeleteSubrange(kept, values->size() - kept);
 }
 
 absl::StatusOr<std::string> Country(const RegistrySnapshot& registry,
                                     const std::string& code,
                                     const std::string& field) {
   if (code.empty()) return InvalidArgument(field, "is required");
+  if (registry.countries.contains(code) && !registry.aliases.contains(code)) {
+    return code;
+  }
   auto canonical = registry.CanonicalCountry(code);
   if (!canonical.has_value()) {
     return InvalidArgument(
@@ -210,7 +220,6 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
       !s.ok()) {
     return s;
   }
-  std::set<std::string> regions;
   for (int i = 0; i < record.target_regions_size(); ++i) {
     const std::string& id = record.target_regions(i);
     if (!registry.regions.contains(id)) {
@@ -218,25 +227,21 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
           absl::StrCat(field("target_regions"), "[", i, "]"),
           absl::StrCat("\"", id, "\" is not a region of the registry"));
     }
-    regions.insert(id);
   }
-  record.clear_target_regions();
-  for (const auto& id : regions) record.add_target_regions(id);
+  SortUnique(record.mutable_target_regions());
 
   if (auto s =
           CheckLength(record.target_countries(), field("target_countries"));
       !s.ok()) {
     return s;
   }
-  std::set<std::string> countries;
   for (int i = 0; i < record.target_countries_size(); ++i) {
     auto code = Country(registry, record.target_countries(i),
                         absl::StrCat(field("target_countries"), "[", i, "]"));
     if (!code.ok()) return code.status();
-    countries.insert(*code);
+    *record.mutable_target_countries(i) = std::move(*code);
   }
-  record.clear_target_countries();
-  for (const auto& code : countries) record.add_target_countries(code);
+  SortUnique(record.mutable_target_countries());
 
   if (auto s = CheckLength(record.funding(), field("funding")); !s.ok()) {
     return s;
@@ -278,7 +283,6 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   }
 
   if (auto s = CheckLength(record.tags(), field("tags")); !s.ok()) return s;
-  std::set<std::string> tags;
   for (int i = 0; i < record.tags_size(); ++i) {
     if (!IsLowerKebab(record.tags(i), 64)) {
       return InvalidArgument(
@@ -286,10 +290,8 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
           absl::StrCat("\"", record.tags(i),
                        "\" is not a lower-kebab tag such as \"low-trust\""));
     }
-    tags.insert(record.tags(i));
   }
-  record.clear_tags();
-  for (const auto& tag : tags) record.add_tags(tag);
+  SortUnique(record.mutable_tags());
 
   if (record.sources().empty()) {
     return InvalidArgument(field("sources"),
