@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/port_file.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -159,6 +160,11 @@ absl::Status Server::Start() {
     health->SetServingStatus(name, ready_names_.count(name) > 0);
   }
   THB_LOG(Info) << "listening on " << this->address();
+  if (!options_.port_file.empty()) {
+    if (auto status = WritePortFile(options_.port_file, port_); !status.ok()) {
+      return status;
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -20,6 +20,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   // 0 picks a free port; Server::port() tells which.
   int port = 0;
+  // If set, Start() writes the bound port to this file (atomically), so
+  // that whoever started the process with port 0 learns it.
+  std::string port_file;
   // After SIGTERM: how long readiness stays NOT_SERVING before the server
   // stops accepting (so load balancers move away first).
   absl::Duration drain = absl::Seconds(2);

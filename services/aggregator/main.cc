@@ -12,9 +12,9 @@
 #include "absl/time/time.h"
 #include "common/channel.h"
 #include "common/config.h"
+#include "common/echo_service.h"
 #include "common/executor.h"
 #include "common/logging.h"
-#include "common/port_file.h"
 #include "common/redis_client.h"
 #include "common/server.h"
 #include "services/aggregator/index_follower.h"
@@ -41,6 +41,9 @@ ABSL_FLAG(absl::Duration, redis_timeout, absl::Milliseconds(250),
 ABSL_FLAG(int, query_threads, 8, "Threads that answer queries.");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(10),
           "Deadline of a call that brings none.");
+ABSL_FLAG(bool, benchmark_echo, false,
+          "Also serve /thb.bench.v1.Echo/Echo, a trivial RPC that benchmarks "
+          "compare StatisticsService with.");
 ABSL_FLAG(absl::Duration, drain, absl::Seconds(2),
           "After SIGTERM, how long readiness reports NOT_SERVING before the "
           "server stops accepting calls.");
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
   thb::ServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);
+  server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.drain = absl::GetFlag(FLAGS_drain);
   server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   thb::Server server(server_options);
@@ -116,18 +120,11 @@ int main(int argc, char** argv) {
   thb::aggregator::StatsService service(&index, &registry, &cache, &executor,
                                         absl::GetFlag(FLAGS_default_timeout));
   server.AddService(&service);
+  thb::EchoService echo;
+  if (absl::GetFlag(FLAGS_benchmark_echo)) server.AddService(&echo);
   if (auto status = server.Start(); !status.ok()) {
     THB_LOG(Error) << status;
     return EXIT_FAILURE;
-  }
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
-      !port_file.empty()) {
-    if (auto status = thb::WritePortFile(port_file, server.port());
-        !status.ok()) {
-      THB_LOG(Error) << status;
-      server.Stop();
-      return EXIT_FAILURE;
-    }
   }
   THB_LOG(Info) << "listening on " << server.address()
                 << "; NOT_SERVING until the index and the registry copy sync";

@@ -11,7 +11,6 @@
 #include "common/config.h"
 #include "common/executor.h"
 #include "common/logging.h"
-#include "common/port_file.h"
 #include "common/server.h"
 #include "services/cooperation/cooperation_core.h"
 #include "services/cooperation/cooperation_service.h"
@@ -65,6 +64,7 @@ int main(int argc, char** argv) {
   thb::ServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);
+  server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.drain = absl::GetFlag(FLAGS_drain);
   server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   thb::Server server(server_options);
@@ -99,23 +99,14 @@ int main(int argc, char** argv) {
   thb::cooperation::CooperationService service(
       core->get(), &writers, &readers, absl::GetFlag(FLAGS_default_timeout));
   server.AddService(&service);
-  if (auto status = server.Start(); !status.ok()) {
-    THB_LOG(Error) << status;
-    return EXIT_FAILURE;
-  }
   // Reads work without the registry, so readiness does not wait for it;
   // writes answer UNAVAILABLE until its codes are known.
   server.SetReady(
       thb::cooperation::v1::CooperationRecordService::service_full_name(),
       true);
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
-      !port_file.empty()) {
-    if (auto status = thb::WritePortFile(port_file, server.port());
-        !status.ok()) {
-      THB_LOG(Error) << status;
-      server.Stop();
-      return EXIT_FAILURE;
-    }
+  if (auto status = server.Start(); !status.ok()) {
+    THB_LOG(Error) << status;
+    return EXIT_FAILURE;
   }
   THB_LOG(Info) << "serving thb.cooperation.v1.CooperationRecordService on "
                 << server.address() << " at revision " << (*core)->revision()

@@ -9,7 +9,6 @@
 #include "common/config.h"
 #include "common/executor.h"
 #include "common/logging.h"
-#include "common/port_file.h"
 #include "common/server.h"
 #include "services/registry/reference_data.h"
 #include "services/registry/registry_core.h"
@@ -53,6 +52,7 @@ int main(int argc, char** argv) {
   thb::ServerOptions server_options;
   server_options.host = absl::GetFlag(FLAGS_host);
   server_options.port = absl::GetFlag(FLAGS_port);
+  server_options.port_file = absl::GetFlag(FLAGS_port_file);
   server_options.drain = absl::GetFlag(FLAGS_drain);
   server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
   thb::Server server(server_options);
@@ -84,20 +84,12 @@ int main(int argc, char** argv) {
   thb::Executor executor(absl::GetFlag(FLAGS_write_threads));
   thb::registry::RegistryService service(core->get(), &executor);
   server.AddService(&service);
+  // Ready from the first moment it listens: the data is loaded.
+  server.SetReady(
+      thb::registry::v1::CountryRegistryService::service_full_name(), true);
   if (auto status = server.Start(); !status.ok()) {
     THB_LOG(Error) << status;
     return EXIT_FAILURE;
-  }
-  server.SetReady(
-      thb::registry::v1::CountryRegistryService::service_full_name(), true);
-  if (const std::string port_file = absl::GetFlag(FLAGS_port_file);
-      !port_file.empty()) {
-    if (auto status = thb::WritePortFile(port_file, server.port());
-        !status.ok()) {
-      THB_LOG(Error) << status;
-      server.Stop();
-      return EXIT_FAILURE;
-    }
   }
   THB_LOG(Info) << "serving thb.registry.v1.CountryRegistryService on "
                 << server.address() << " at revision " << (*core)->revision()
