@@ -34,13 +34,11 @@ void IndexFollower::Stop() {
 }
 
 bool IndexFollower::synced() const {
-  absl::ReaderMutexLock lock(&index_mu_);
-  return synced_;
+  return published_synced_.load(std::memory_order_acquire);
 }
 
 int64_t IndexFollower::revision() const {
-  absl::ReaderMutexLock lock(&index_mu_);
-  return revision_;
+  return published_revision_.load(std::memory_order_acquire);
 }
 
 int IndexFollower::lists() const {
@@ -136,6 +134,8 @@ absl::Status IndexFollower::Relist() {
   revision_ = revision;
   synced_ = true;
   ++lists_;
+  published_revision_.store(revision, std::memory_order_release);
+  published_synced_.store(true, std::memory_order_release);
   return absl::OkStatus();
 }
 
@@ -159,6 +159,7 @@ grpc::Status IndexFollower::WatchFrom(int64_t revision) {
       }
       revision_ = std::max(revision_, change.revision());
     }
+    published_revision_.store(revision_, std::memory_order_release);
   }
   grpc::Status status = reader->Finish();
   End();

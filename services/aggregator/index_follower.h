@@ -1,6 +1,7 @@
 #ifndef THB_SERVICES_AGGREGATOR_INDEX_FOLLOWER_H_
 #define THB_SERVICES_AGGREGATOR_INDEX_FOLLOWER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -80,6 +81,10 @@ class IndexFollower {
   int64_t revision_ ABSL_GUARDED_BY(index_mu_) = 0;
   bool synced_ ABSL_GUARDED_BY(index_mu_) = false;
   int lists_ ABSL_GUARDED_BY(index_mu_) = 0;
+  // Copies of revision_ and synced_ readable without the lock, so that a
+  // reactor thread never waits for a batch of changes being applied.
+  std::atomic<int64_t> published_revision_{0};
+  std::atomic<bool> published_synced_{false};
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -52,6 +52,9 @@ absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
     return Count(CacheResult{*std::move(value), CacheOutcome::kBypass});
   }
 
+  if (std::optional<std::string> local = PeekLocal(key); local.has_value()) {
+    return CacheResult{*std::move(local), CacheOutcome::kHit};
+  }
   // Fail open: a Redis error only means this answer is computed, not
   // stored.
   CacheOutcome if_computed = CacheOutcome::kMiss;
@@ -59,6 +62,7 @@ absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
   if (!cached.ok()) {
     if_computed = CacheOutcome::kBypass;
   } else if (cached->has_value()) {
+    StoreLocal(key, **cached, JitteredTtl());
     return Count(CacheResult{**std::move(cached), CacheOutcome::kHit});
   }
 
@@ -101,11 +105,46 @@ absl::StatusOr<CacheResult> ResponseCache::ComputeAndStore(
   computations_.fetch_add(1, std::memory_order_relaxed);
   absl::StatusOr<std::string> value = compute();
   if (!value.ok()) return value.status();
-  if (outcome == CacheOutcome::kMiss &&
-      !redis_->Set(key, *value, JitteredTtl()).ok()) {
-    outcome = CacheOutcome::kBypass;
+  if (outcome == CacheOutcome::kMiss) {
+    const absl::Duration ttl = JitteredTtl();
+    if (redis_->Set(key, *value, ttl).ok()) {
+      StoreLocal(key, *value, ttl);
+    } else {
+      outcome = CacheOutcome::kBypass;
+    }
   }
   return CacheResult{*std::move(value), outcome};
+}
+
+// The local tier holds only what Redis holds too (a hit, or a successful
+// store), so with Redis down answers are computed and say so.
+std::optional<std::string> ResponseCache::PeekLocal(const std::string& key) {
+  if (!options_.enabled || redis_ == nullptr || options_.local_entries <= 0) {
+    return std::nullopt;
+  }
+  absl::MutexLock lock(&local_mu_);
+  auto it = local_.find(key);
+  if (it == local_.end()) return std::nullopt;
+  if (it->second.expires <= absl::Now()) {
+    local_.erase(it);
+    return std::nullopt;
+  }
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  return it->second.value;
+}
+
+void ResponseCache::StoreLocal(const std::string& key, const std::string& value,
+                               absl::Duration ttl) {
+  if (options_.local_entries <= 0) return;
+  absl::MutexLock lock(&local_mu_);
+  auto [it, inserted] =
+      local_.insert_or_assign(key, LocalEntry{value, absl::Now() + ttl});
+  if (!inserted) return;
+  local_order_.push_back(key);
+  while (static_cast<int>(local_order_.size()) > options_.local_entries) {
+    local_.erase(local_order_.front());
+    local_order_.pop_front();
+  }
 }
 
 CacheResult ResponseCache::Count(CacheResult result) {

@@ -3,8 +3,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +41,10 @@ struct CacheResult {
 
 struct ResponseCacheOptions {
   bool enabled = true;
+  // Answers also kept in this process (a first tier in front of Redis),
+  // so that a hot answer costs no network round trip; 0 keeps none. Keys
+  // carry the revisions, so a local copy is never stale either.
+  int local_entries = 4096;
   absl::Duration ttl = absl::Minutes(5);
   // Each stored entry lives `ttl` times a uniform factor in
   // [1 - jitter, 1 + jitter], so entries written together do not expire
@@ -86,6 +92,10 @@ class ResponseCache {
   absl::StatusOr<CacheResult> GetOrCompute(const std::string& key,
                                            const Compute& compute);
 
+  // The value of `key` in this process's tier, without blocking on
+  // anything but a short lock: callable on a reactor thread. Counts a hit.
+  std::optional<std::string> PeekLocal(const std::string& key);
+
   ResponseCacheCounters counters() const;
   const ResponseCacheOptions& options() const { return options_; }
 
@@ -99,6 +109,13 @@ class ResponseCache {
                                               const Compute& compute,
                                               CacheOutcome outcome);
   absl::Duration JitteredTtl();
+  void StoreLocal(const std::string& key, const std::string& value,
+                  absl::Duration ttl);
+
+  struct LocalEntry {
+    std::string value;
+    absl::Time expires;
+  };
 
   RedisPool* const redis_;
   const ResponseCacheOptions options_;
@@ -106,6 +123,12 @@ class ResponseCache {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
       ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex local_mu_;
+  absl::flat_hash_map<std::string, LocalEntry> local_
+      ABSL_GUARDED_BY(local_mu_);
+  // Insertion order, for evicting the oldest when full.
+  std::deque<std::string> local_order_ ABSL_GUARDED_BY(local_mu_);
 
   std::atomic<int64_t> hits_{0};
   std::atomic<int64_t> misses_{0};

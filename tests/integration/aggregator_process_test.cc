@@ -266,19 +266,21 @@ TEST_F(SuiteTest, CacheHitsNeverStaleAndFailsOpen) {
   EXPECT_EQ(after_write.as_of().cooperation_revision(), removed.revision());
   EXPECT_NE(after_write.cache(), stats::CACHE_STATUS_HIT);
 
-  // Redis gone: answers stay right, without the cache.
+  // Redis gone: answers stay right, computed without the cache (each on a
+  // date of its own, so no earlier answer can serve it).
   redis_->Kill();
-  for (int i = 0; i < 5; ++i) {
-    const auto without = Count(*stub, fn7, removed.revision());
+  for (int day = 1; day <= 5; ++day) {
+    const auto without =
+        Count(*stub, fn7, removed.revision(), absl::StrCat("2025-08-0", day));
     EXPECT_EQ(without.count(), 10);
     EXPECT_EQ(without.cache(), stats::CACHE_STATUS_BYPASS);
   }
-  // Redis back: hits again once the backoff has passed.
+  // Redis back: answers are stored and hit again once the backoff passed.
   ASSERT_TRUE(redis_->Restart().ok());
   bool hit = false;
   const absl::Time give_up = absl::Now() + absl::Seconds(15);
   while (!hit && absl::Now() < give_up) {
-    const auto again = Count(*stub, fn7, removed.revision());
+    const auto again = Count(*stub, fn7, removed.revision(), "2025-09-01");
     EXPECT_EQ(again.count(), 10);
     hit = again.cache() == stats::CACHE_STATUS_HIT;
     if (!hit) absl::SleepFor(absl::Milliseconds(200));
