@@ -674,22 +674,42 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
   return response;
 }
 
+template <typename T>
+absl::StatusOr<int64_t> RegistryCore::DeleteById(
+    ResourceKind kind, const char* type, const std::string& id,
+    const std::string& etag, const std::function<absl::Status()>& in_use) {
+  std::string data;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    const Table& table = TableFor(kind);
+    auto it = table.find(id);
+    if (it == table.end()) return NotFound(type, id);
+    const T resource = Parse<T>(it->second.data);
+    if (!etag.empty() && etag != resource.etag()) {
+      return EtagMismatch(type, id, etag, resource.etag());
+    }
+    if (in_use) {
+      if (auto status = in_use(); !status.ok()) return status;
+    }
+    data = it->second.data;
+  }
+  return CommitChanges(
+      {StoredChange{0, ChangeKind::kDeleted, kind, id, 0, std::move(data)}},
+      {});
+}
+
 absl::StatusOr<v1::DeleteCountryResponse> RegistryCore::DeleteCountry(
     const v1::DeleteCountryRequest& request) {
   absl::MutexLock write(&write_mu_);
   std::string code;
-  std::string data;
   {
     absl::ReaderMutexLock lock(&mu_);
     auto resolved = ResolveCountryCode(request.code(), "code");
     if (!resolved.ok()) return resolved.status();
     code = *resolved;
-    auto it = countries_.find(code);
-    if (it == countries_.end()) return NotFound("country", request.code());
-    const Country country = Parse<Country>(it->second.data);
-    if (!request.etag().empty() && request.etag() != country.etag()) {
-      return EtagMismatch("country", code, request.etag(), country.etag());
-    }
+  }
+  // Runs under the read lock DeleteById holds.
+  auto member_of_a_region = [this, &code]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (const auto& [id, entry] : regions_) {
       const Region region = Parse<Region>(entry.data);
       if (std::binary_search(region.country_codes().begin(),
@@ -700,12 +720,10 @@ absl::StatusOr<v1::DeleteCountryResponse> RegistryCore::DeleteCountry(
                           "COUNTRY_IN_USE", {{"region", id}});
       }
     }
-    data = it->second.data;
-  }
-  auto revision = CommitChanges(
-      {StoredChange{0, ChangeKind::kDeleted, ResourceKind::kCountry, code, 0,
-                    std::move(data)}},
-      {});
+    return absl::OkStatus();
+  };
+  auto revision = DeleteById<Country>(ResourceKind::kCountry, "country", code,
+                                      request.etag(), member_of_a_region);
   if (!revision.ok()) return revision.status();
   v1::DeleteCountryResponse response;
   response.set_revision(*revision);
@@ -844,21 +862,8 @@ absl::StatusOr<v1::DeleteRegionResponse> RegistryCore::DeleteRegion(
     const v1::DeleteRegionRequest& request) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
   absl::MutexLock write(&write_mu_);
-  std::string data;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = regions_.find(request.id());
-    if (it == regions_.end()) return NotFound("region", request.id());
-    const Region region = Parse<Region>(it->second.data);
-    if (!request.etag().empty() && request.etag() != region.etag()) {
-      return EtagMismatch("region", region.id(), request.etag(), region.etag());
-    }
-    data = it->second.data;
-  }
-  auto revision = CommitChanges(
-      {StoredChange{0, ChangeKind::kDeleted, ResourceKind::kRegion,
-                    request.id(), 0, std::move(data)}},
-      {});
+  auto revision = DeleteById<Region>(ResourceKind::kRegion, "region",
+                                     request.id(), request.etag());
   if (!revision.ok()) return revision.status();
   v1::DeleteRegionResponse response;
   response.set_revision(*revision);
@@ -986,23 +991,9 @@ absl::StatusOr<v1::DeleteOrganisationResponse> RegistryCore::DeleteOrganisation(
     const v1::DeleteOrganisationRequest& request) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
   absl::MutexLock write(&write_mu_);
-  std::string data;
-  {
-    absl::ReaderMutexLock lock(&mu_);
-    auto it = organisations_.find(request.id());
-    if (it == organisations_.end())
-      return NotFound("organisation", request.id());
-    const Organisation organisation = Parse<Organisation>(it->second.data);
-    if (!request.etag().empty() && request.etag() != organisation.etag()) {
-      return EtagMismatch("organisation", organisation.id(), request.etag(),
-                          organisation.etag());
-    }
-    data = it->second.data;
-  }
-  auto revision = CommitChanges(
-      {StoredChange{0, ChangeKind::kDeleted, ResourceKind::kOrganisation,
-                    request.id(), 0, std::move(data)}},
-      {});
+  auto revision =
+      DeleteById<Organisation>(ResourceKind::kOrganisation, "organisation",
+                               request.id(), request.etag());
   if (!revision.ok()) return revision.status();
   v1::DeleteOrganisationResponse response;
   response.set_revision(*revision);

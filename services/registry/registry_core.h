@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -101,6 +102,16 @@ class RegistryCore {
   // Fills revision, etag and times into each change's data.
   absl::StatusOr<int64_t> CommitChanges(std::vector<StoredChange> changes,
                                         std::map<std::string, std::string> meta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // Deletes the resource `id` of `kind` (`type` names it in errors) if
+  // `etag` is empty or current and `in_use` (run under the read lock)
+  // finds nothing referring to it; returns the deletion's revision.
+  template <typename T>
+  absl::StatusOr<int64_t> DeleteById(
+      ResourceKind kind, const char* type, const std::string& id,
+      const std::string& etag,
+      const std::function<absl::Status()>& in_use = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // Canonical code for a code or alias, or the error for `field`.
