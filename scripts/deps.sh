@@ -9,7 +9,13 @@ packages=(
   libabsl-dev libhiredis-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libbenchmark-dev
   grpc-proto iso-codes redis-server
+  libyaml-cpp-dev docker-compose
 )
+# The deployment checks run on Node.js; a machine that has it from elsewhere
+# keeps its own.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for package in "${packages[@]}"; do
