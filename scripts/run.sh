@@ -71,6 +71,21 @@ wait_healthy "$THB_AGGREGATOR_ADDRESS" thb.stats.v1.StatisticsService
 echo
 "$thbctl" stats figures --check || true
 
+# Three questions the study answers, asked the ways a client would.
+example() {
+  printf '\n$ %s\n' "$1"
+  shift
+  "$@" || true
+}
+example "thbctl stats count --partner=IOM    # which countries work with IOM?" \
+  "$thbctl" stats count --partner=IOM
+example "grpc-call $THB_AGGREGATOR_ADDRESS call thb.stats.v1.StatisticsService/CountCountries '{\"query\": {\"filter\": {\"targetRegions\": [\"SAHEL\"]}}}'    # through reflection" \
+  "$grpc_call" "$THB_AGGREGATOR_ADDRESS" call \
+  thb.stats.v1.StatisticsService/CountCountries \
+  '{"query": {"filter": {"targetRegions": ["SAHEL"]}}}'
+example "thbctl stats explain --tag=low-trust --as_of=2025-07-16    # footnote 28 and its sources" \
+  "$thbctl" stats explain --tag=low-trust --as_of=2025-07-16
+
 cat <<MSG
 
 thb is serving on loopback (Ctrl-C stops it):
@@ -80,11 +95,10 @@ thb is serving on loopback (Ctrl-C stops it):
   Redis (response cache)                       $THB_REDIS_ADDRESS
   data                                         $data_dir
 
-Try:
-  $thbctl stats count --kind GOOD_PRACTICE --area PREVENTION
+Try also:
   $thbctl stats share --part_footnote=28 --whole_footnote=27
-  $grpc_call $THB_AGGREGATOR_ADDRESS call thb.stats.v1.StatisticsService/CountCountries \\
-    '{"query": {"filter": {"partnerIds": ["IOM"]}}}'
+  $thbctl stats breakdown --by=region --as_of=2025-07-16
+  $grpc_call $THB_AGGREGATOR_ADDRESS list
 
 MSG
 wait -n "${pids[@]}"
