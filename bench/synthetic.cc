@@ -142,4 +142,17 @@ v1::CooperationRecord SyntheticRecords::Make(int64_t index) {
   return record;
 }
 
+cooperation::v1::Dataset SyntheticDataset(int64_t records, uint64_t seed) {
+  cooperation::v1::Dataset dataset;
+  dataset.set_title(absl::StrCat("Synthetic cooperation records (", records,
+                                 ", seed ", seed, ")"));
+  dataset.mutable_source()->set_citation("Synthetic data for benchmarks");
+  dataset.mutable_records()->Reserve(static_cast<int>(records));
+  SyntheticRecords synthetic(seed);
+  for (int64_t i = 0; i < records; ++i) {
+    *dataset.add_records() = synthetic.Make(i);
+  }
+  return dataset;
+}
+
 }  // namespace thb::bench

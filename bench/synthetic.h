@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "thb/cooperation/v1/cooperation.pb.h"
+#include "thb/cooperation/v1/dataset.pb.h"
 
 namespace thb::bench {
 
@@ -25,6 +26,10 @@ class SyntheticRecords {
  private:
   uint64_t seed_;
 };
+
+// Records 0 to `records` - 1 of the sequence of `seed` as a dataset that
+// `thbctl import` reads: a title, a source and the records, no statements.
+cooperation::v1::Dataset SyntheticDataset(int64_t records, uint64_t seed);
 
 // The reporting countries the generator uses (EMN Members and Observers).
 const std::vector<std::string>& SyntheticReportingCountries();
