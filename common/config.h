@@ -2,6 +2,7 @@
 #define THB_COMMON_CONFIG_H_
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,11 +23,20 @@ struct EnvBinding {
 // the flag cannot parse is INVALID_ARGUMENT naming the variable and value.
 absl::Status ApplyEnvironment(const std::vector<EnvBinding>& bindings);
 
+// The section that ends a binary's usage text: each variable beside the flag
+// it sets, in the order given, under a line "Environment:".
+//   THB_REGISTRY_HOST  --host
+//   THB_REGISTRY_PORT  --port
+// Deployment checks read it from --help to learn which variables exist.
+std::string EnvironmentUsage(const std::vector<EnvBinding>& bindings);
+
 // Parses argv (absl flags) after ApplyEnvironment; exits with a message on a
-// bad environment value, like absl does for a bad flag.
+// bad environment value, like absl does for a bad flag. `usage` says what the
+// program is; --help prints it, then EnvironmentUsage, then the flags of the
+// files that define the bound flags.
 void ParseFlagsWithEnvironment(int argc, char** argv,
                                const std::vector<EnvBinding>& bindings,
-                               const char* usage);
+                               std::string_view usage);
 
 }  // namespace thb
 

@@ -67,9 +67,7 @@ int main(int argc, char** argv) {
        {"default_timeout", "THB_DEFAULT_TIMEOUT"},
        {"drain", "THB_DRAIN"},
        {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
-      "thb-aggregator: the statistics service of thb.\n"
-      "Every flag can also be set by the environment variable in brackets; "
-      "see --helpfull.");
+      "The statistics service of thb.");
   thb::SetLogName("aggregator");
 
   thb::ServerOptions server_options;

@@ -56,9 +56,7 @@ int main(int argc, char** argv) {
        {"default_timeout", "THB_DEFAULT_TIMEOUT"},
        {"drain", "THB_DRAIN"},
        {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
-      "thb-cooperation: the cooperation record store of thb.\n"
-      "Every flag can also be set by the environment variable in brackets; "
-      "see --helpfull.");
+      "The cooperation record store of thb.");
   thb::SetLogName("cooperation");
 
   thb::ServerOptions server_options;

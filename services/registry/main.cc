@@ -44,9 +44,7 @@ int main(int argc, char** argv) {
        {"write_threads", "THB_REGISTRY_WRITE_THREADS"},
        {"drain", "THB_DRAIN"},
        {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
-      "thb-registry: the country registry of thb.\n"
-      "Every flag can also be set by the environment variable in brackets; "
-      "see --helpfull.");
+      "The country registry of thb.");
   thb::SetLogName("registry");
 
   thb::ServerOptions server_options;

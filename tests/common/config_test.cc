@@ -1,5 +1,8 @@
 #include "common/config.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -80,6 +83,42 @@ TEST_F(ConfigTest, BadEnvironmentExits) {
   char* argv[] = {program, nullptr};
   EXPECT_EXIT(ParseFlagsWithEnvironment(1, argv, bindings_, "usage"),
               ::testing::ExitedWithCode(2), "THB_TEST_PORT=not-a-port");
+}
+
+TEST_F(ConfigTest, EnvironmentUsageListsEachVariableBesideItsFlag) {
+  EXPECT_THAT(EnvironmentUsage(bindings_),
+              testing::EndsWith("\n\nEnvironment:\n"
+                                "  THB_TEST_PORT  --config_test_port\n"
+                                "  THB_TEST_NAME  --config_test_name\n"));
+}
+
+TEST_F(ConfigTest, EnvironmentUsageAlignsTheFlags) {
+  EXPECT_THAT(EnvironmentUsage({{"port", "THB_PORT"}, {"db", "THB_LONG_DB"}}),
+              testing::EndsWith("Environment:\n"
+                                "  THB_PORT     --port\n"
+                                "  THB_LONG_DB  --db\n"));
+}
+
+TEST_F(ConfigTest, HelpEndsTheUsageWithTheEnvironment) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  char program[] = "config_test";
+  char help[] = "--help";
+  char* argv[] = {program, help, nullptr};
+  // absl prints the help to standard output; the death test reads stderr.
+  EXPECT_EXIT(
+      {
+        dup2(STDERR_FILENO, STDOUT_FILENO);
+        ParseFlagsWithEnvironment(2, argv, bindings_, "A test program.");
+      },
+      [](int status) { return WIFEXITED(status); },
+      "config_test: A test program.\n\n"
+      "Each variable below sets the flag beside it; a flag given on the "
+      "command\nline wins.\n\n"
+      "Environment:\n"
+      "  THB_TEST_PORT  --config_test_port\n"
+      "  THB_TEST_NAME  --config_test_name\n"
+      "(.|\n)*--config_test_port \\(A port for the test.\\); default: "
+      "50051;");
 }
 
 TEST_F(ConfigTest, StrayArgumentExits) {

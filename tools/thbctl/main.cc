@@ -189,6 +189,18 @@ Services:
 Exit codes: 0 done, 1 an error or a check with errors, 2 a usage error.
 )";
 
+const std::vector<EnvBinding>& EnvironmentBindings() {
+  static const auto* const bindings =
+      new std::vector<EnvBinding>{{"registry", "THB_REGISTRY_ADDRESS"},
+                                  {"cooperation", "THB_COOPERATION_ADDRESS"},
+                                  {"aggregator", "THB_AGGREGATOR_ADDRESS"}};
+  return *bindings;
+}
+
+std::string Usage() {
+  return absl::StrCat(kUsage, "\n", EnvironmentUsage(EnvironmentBindings()));
+}
+
 using Args = std::vector<std::string>;
 
 absl::Status ExpectArgs(const Args& args, size_t count,
@@ -223,7 +235,7 @@ SelectionFlags ReadSelectionFlags() {
 
 absl::Status RunHelp(const Args& /*args*/, Clients& /*clients*/,
                      std::ostream& out, std::ostream& /*err*/) {
-  out << "thbctl: " << kUsage;
+  out << "thbctl: " << Usage();
   return absl::OkStatus();
 }
 
@@ -460,7 +472,7 @@ absl::Status CheckFlags(int argc, char** argv) {
 }
 
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
+  absl::SetProgramUsageMessage(Usage());
   absl::FlagsUsageConfig usage_config;
   usage_config.contains_help_flags = [](absl::string_view file) {
     return absl::StrContains(file, "thbctl/");
@@ -473,10 +485,7 @@ int Main(int argc, char** argv) {
   };
   absl::SetFlagsUsageConfig(usage_config);
 
-  if (absl::Status status =
-          ApplyEnvironment({{"registry", "THB_REGISTRY_ADDRESS"},
-                            {"cooperation", "THB_COOPERATION_ADDRESS"},
-                            {"aggregator", "THB_AGGREGATOR_ADDRESS"}});
+  if (absl::Status status = ApplyEnvironment(EnvironmentBindings());
       !status.ok()) {
     return ReportError(UsageError(ToStd(status.message())), std::cerr);
   }
@@ -486,7 +495,7 @@ int Main(int argc, char** argv) {
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   const Args args(positional.begin() + 1, positional.end());
   if (args.empty()) {
-    std::cerr << "thbctl: " << kUsage;
+    std::cerr << "thbctl: " << Usage();
     return kExitUsage;
   }
 
