@@ -98,9 +98,12 @@ function render(kubectl, directory) {
   if (result.error?.code === "ENOENT") {
     throw new Skipped(`${kubectl} not found: kustomize output not checked`);
   }
-  if (result.error) throw new Error(`cannot run ${kubectl}: ${result.error.message}`);
+  if (result.error)
+    throw new Error(`cannot run ${kubectl}: ${result.error.message}`);
   if (result.status !== 0) {
-    throw new Error(`kubectl kustomize ${directory} failed: ${result.stderr.trim()}`);
+    throw new Error(
+      `kubectl kustomize ${directory} failed: ${result.stderr.trim()}`,
+    );
   }
   return result.stdout;
 }
@@ -123,10 +126,16 @@ async function checkTarget(target, binaries, options) {
     problems = checkCompose(readFileSync(target.file, "utf8"), binaries);
     count = "compose file";
   } else {
-    problems = checkDockerfile(target.file, readFileSync(target.file, "utf8"), binaries);
+    problems = checkDockerfile(
+      target.file,
+      readFileSync(target.file, "utf8"),
+      binaries,
+    );
     count = "Dockerfile";
   }
-  console.log(`${label} (${count}): ${problems.length === 0 ? "ok" : `${problems.length} problems`}`);
+  console.log(
+    `${label} (${count}): ${problems.length === 0 ? "ok" : `${problems.length} problems`}`,
+  );
   for (const problem of problems) console.log(`  ${problem}`);
   return problems;
 }

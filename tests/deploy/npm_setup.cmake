@@ -11,7 +11,8 @@ endforeach()
 
 file(MAKE_DIRECTORY ${BINARY_DIR})
 file(COPY ${SOURCE_DIR}/package.json ${SOURCE_DIR}/package-lock.json
-          ${SOURCE_DIR}/check_deploy.mjs ${SOURCE_DIR}/lib
+          ${SOURCE_DIR}/check_deploy.mjs ${SOURCE_DIR}/checker_test.mjs
+          ${SOURCE_DIR}/lib
      DESTINATION ${BINARY_DIR})
 
 set(stamp ${BINARY_DIR}/node_modules/.installed-package-lock.json)

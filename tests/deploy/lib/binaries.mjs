@@ -52,12 +52,12 @@ export function parseHelp(name, text) {
   }
   const defaults = new Map();
   for (const entry of entries) {
-    const match = /^--([a-z0-9_]+) \(.*\); default: (.*?);(?: currently: .*)?$/.exec(
-      entry,
-    );
+    const match =
+      /^--([a-z0-9_]+) \(.*\); default: (.*?);(?: currently: .*)?$/.exec(entry);
     if (!match) continue;
     let value = match[2];
-    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
     defaults.set(match[1], value);
   }
   return new Binary(name, environment, defaults);

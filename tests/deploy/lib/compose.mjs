@@ -40,7 +40,9 @@ function environmentOf(service) {
 
 function commandOf(service) {
   const command = service.command ?? [];
-  return Array.isArray(command) ? command.map(String) : String(command).split(/\s+/);
+  return Array.isArray(command)
+    ? command.map(String)
+    : String(command).split(/\s+/);
 }
 
 export function checkCompose(text, binaries) {
@@ -56,7 +58,9 @@ export function checkCompose(text, binaries) {
     if (binary === undefined) {
       for (const [variable] of environment) {
         if (variable.startsWith("THB_")) {
-          problems.push(`${where}: ${variable} is set, but it runs no thb binary`);
+          problems.push(
+            `${where}: ${variable} is set, but it runs no thb binary`,
+          );
         }
       }
       runs.set(name, { binary: binaryName });
@@ -70,7 +74,12 @@ export function checkCompose(text, binaries) {
         .map(([variable]) => binary.environment.get(variable))
         .filter((flag) => flag !== undefined),
     );
-    runs.set(name, { binary: binaryName, flags, set, port: Number(flags.get("port")) });
+    runs.set(name, {
+      binary: binaryName,
+      flags,
+      set,
+      port: Number(flags.get("port")),
+    });
   }
   for (const [name, service] of Object.entries(services)) {
     const run = runs.get(name);
@@ -79,14 +88,20 @@ export function checkCompose(text, binaries) {
     const server = SERVERS[run.binary];
     if (server !== undefined) {
       if (isLoopback(run.flags.get("host"))) {
-        problems.push(`${where}: listens on ${run.flags.get("host")}, unreachable from other containers`);
+        problems.push(
+          `${where}: listens on ${run.flags.get("host")}, unreachable from other containers`,
+        );
       }
       const test = (service.healthcheck?.test ?? []).map(String);
       if (!test.some((word) => word.endsWith(`:${run.port}`))) {
-        problems.push(`${where}: its healthcheck does not ask port ${run.port}, where it listens`);
+        problems.push(
+          `${where}: its healthcheck does not ask port ${run.port}, where it listens`,
+        );
       }
       if (!test.includes(server.health)) {
-        problems.push(`${where}: its healthcheck does not ask the readiness of ${server.health}`);
+        problems.push(
+          `${where}: its healthcheck does not ask the readiness of ${server.health}`,
+        );
       }
       const grace = parseDuration(service.stop_grace_period ?? "10s");
       const drain = parseDuration(run.flags.get("drain"));
@@ -158,7 +173,9 @@ export function checkDockerfile(file, text, binaries) {
       m[1].split(/\s+/).map((p) => p.split("/")[0]),
     );
     if (!exposed.includes(String(port))) {
-      problems.push(`${where}: does not EXPOSE ${port}, the port ${binary.name} listens on`);
+      problems.push(
+        `${where}: does not EXPOSE ${port}, the port ${binary.name} listens on`,
+      );
     }
   }
   return problems;

@@ -15,16 +15,8 @@ import {
 import { effectiveFlags, isLoopback, parseAddresses } from "./flags.mjs";
 import { checkNetworkPolicies } from "./network.mjs";
 import { schemaProblems } from "./schema.mjs";
-import {
-  resolvePort,
-  selectorMatches,
-  serviceSelects,
-} from "./selectors.mjs";
-import {
-  parseDuration,
-  parseQuantity,
-  parseRedisSize,
-} from "./units.mjs";
+import { resolvePort, selectorMatches, serviceSelects } from "./selectors.mjs";
+import { parseDuration, parseQuantity, parseRedisSize } from "./units.mjs";
 
 const LONG_RUNNING = new Set([
   "Deployment",
@@ -80,7 +72,8 @@ class Workload {
 function preStopSeconds(lifecycle) {
   const preStop = lifecycle?.preStop;
   if (preStop === undefined) return undefined;
-  if (preStop.sleep?.seconds !== undefined) return Number(preStop.sleep.seconds);
+  if (preStop.sleep?.seconds !== undefined)
+    return Number(preStop.sleep.seconds);
   const command = preStop.exec?.command ?? [];
   if (/(^|\/)sleep$/.test(command[0]) && command.length === 2) {
     return Number(command[1]);
@@ -147,7 +140,10 @@ class Checker {
       if (binary === undefined) {
         for (const [name] of environment) {
           if (name.startsWith("THB_")) {
-            this.report(where, `${name} is set, but ${container.image} runs no thb binary`);
+            this.report(
+              where,
+              `${name} is set, but ${container.image} runs no thb binary`,
+            );
           }
         }
         workload.runs.set(container.name, { binary: binaryName });
@@ -156,7 +152,7 @@ class Checker {
       // The images' entrypoint is the binary: args are its command line.
       const argv = container.command
         ? [...container.command.slice(1), ...(container.args ?? [])]
-        : container.args ?? [];
+        : (container.args ?? []);
       const flags = effectiveFlags(binary, environment, argv, (message) =>
         this.report(where, message),
       );
@@ -219,7 +215,10 @@ class Checker {
       this.report(where, "securityContext.readOnlyRootFilesystem is not true");
     }
     if (own.allowPrivilegeEscalation !== false) {
-      this.report(where, "securityContext.allowPrivilegeEscalation is not false");
+      this.report(
+        where,
+        "securityContext.allowPrivilegeEscalation is not false",
+      );
     }
     if (own.privileged === true) {
       this.report(where, "securityContext.privileged is true");
@@ -232,7 +231,10 @@ class Checker {
     }
     const seccomp = (own.seccompProfile ?? pod.seccompProfile)?.type;
     if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") {
-      this.report(where, "securityContext.seccompProfile is not RuntimeDefault");
+      this.report(
+        where,
+        "securityContext.seccompProfile is not RuntimeDefault",
+      );
     }
   }
 
@@ -244,7 +246,10 @@ class Checker {
         if (value === undefined) {
           this.report(where, `no resources.${kind}.${resource}`);
         } else if (Number.isNaN(parseQuantity(value))) {
-          this.report(where, `resources.${kind}.${resource} ${value} is not a quantity`);
+          this.report(
+            where,
+            `resources.${kind}.${resource} ${value} is not a quantity`,
+          );
         }
       }
     }
@@ -264,7 +269,10 @@ class Checker {
   checkPinned(container, where) {
     const version = imageVersion(container.image ?? "");
     if (version === "" || version === "latest") {
-      this.report(where, `image ${container.image} is not pinned to a tag or digest`);
+      this.report(
+        where,
+        `image ${container.image} is not pinned to a tag or digest`,
+      );
     }
   }
 
@@ -275,7 +283,10 @@ class Checker {
     const { flags, port } = run;
     const server = SERVERS[run.binary];
     if (!Number.isInteger(port) || port <= 0) {
-      this.report(where, `listens on port ${flags.get("port")}, not a fixed port`);
+      this.report(
+        where,
+        `listens on port ${flags.get("port")}, not a fixed port`,
+      );
     }
     if (isLoopback(flags.get("host"))) {
       this.report(
@@ -285,7 +296,10 @@ class Checker {
       );
     }
     if (!(container.ports ?? []).some((p) => p.containerPort === port)) {
-      this.report(where, `declares no containerPort ${port}, the port it listens on`);
+      this.report(
+        where,
+        `declares no containerPort ${port}, the port it listens on`,
+      );
     }
     const probes = {
       livenessProbe: "",
@@ -318,21 +332,31 @@ class Checker {
         );
       }
       if (probe === "startupProbe" && asked !== "" && asked !== server.health) {
-        this.report(where, `startupProbe asks the health of unknown service ${asked}`);
+        this.report(
+          where,
+          `startupProbe asks the health of unknown service ${asked}`,
+        );
       }
     }
-    if (workload.longRunning) this.checkDrain(workload, container, flags, where);
+    if (workload.longRunning)
+      this.checkDrain(workload, container, flags, where);
     if (flags.has("db")) this.checkDatabase(workload, container, flags, where);
   }
 
   checkDrain(workload, container, flags, where) {
     const preStop = preStopSeconds(container.lifecycle);
     if (preStop === undefined) {
-      this.report(where, "no lifecycle.preStop: it is killed while still in the endpoints");
+      this.report(
+        where,
+        "no lifecycle.preStop: it is killed while still in the endpoints",
+      );
       return;
     }
     if (Number.isNaN(preStop)) {
-      this.report(where, "lifecycle.preStop is neither a sleep nor exec sleep N");
+      this.report(
+        where,
+        "lifecycle.preStop is neither a sleep nor exec sleep N",
+      );
       return;
     }
     const drain = parseDuration(flags.get("drain"));
@@ -399,10 +423,16 @@ class Checker {
     }
     const policy = option("maxmemory-policy");
     if (policy === undefined || policy === "noeviction") {
-      this.report(where, "Redis evicts nothing: set --maxmemory-policy allkeys-lru");
+      this.report(
+        where,
+        "Redis evicts nothing: set --maxmemory-policy allkeys-lru",
+      );
     }
     if (option("save") !== "" || option("appendonly") === "yes") {
-      this.report(where, 'Redis persists a cache: set --save "" and --appendonly no');
+      this.report(
+        where,
+        'Redis persists a cache: set --save "" and --appendonly no',
+      );
     }
   }
 
@@ -549,11 +579,20 @@ class Checker {
       const name = workload.object.spec?.serviceName;
       const service = this.services.find((s) => s.metadata?.name === name);
       if (service === undefined) {
-        this.report(workload.name, `serviceName ${name} is no Service of the manifests`);
+        this.report(
+          workload.name,
+          `serviceName ${name} is no Service of the manifests`,
+        );
       } else if (service.spec?.clusterIP !== "None") {
-        this.report(workload.name, `its governing Service ${name} is not headless`);
+        this.report(
+          workload.name,
+          `its governing Service ${name} is not headless`,
+        );
       } else if (!serviceSelects(service, workload.labels)) {
-        this.report(workload.name, `its governing Service ${name} does not select its pods`);
+        this.report(
+          workload.name,
+          `its governing Service ${name} does not select its pods`,
+        );
       }
     }
   }
@@ -660,7 +699,11 @@ class Checker {
     }
     for (const workload of this.workloads) {
       if (workload.running(ROUND_ROBIN).length === 0) continue;
-      if (!budgets.some((pdb) => selectorMatches(pdb.spec?.selector, workload.labels))) {
+      if (
+        !budgets.some((pdb) =>
+          selectorMatches(pdb.spec?.selector, workload.labels),
+        )
+      ) {
         this.report(workload.name, "no PodDisruptionBudget covers its pods");
       }
     }

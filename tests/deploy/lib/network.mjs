@@ -71,7 +71,9 @@ function allows(policies, direction, peerWorkload, port, protocol, portOwner) {
           (peerWorkload !== undefined &&
             rule[peersKey].some((peer) => peerMatches(peer, peerWorkload))) ||
           (peerWorkload === undefined &&
-            rule[peersKey].some((peer) => peer.namespaceSelector !== undefined))) &&
+            rule[peersKey].some(
+              (peer) => peer.namespaceSelector !== undefined,
+            ))) &&
         portMatches(rule.ports, port, protocol, portOwner),
     ),
   );
@@ -117,7 +119,10 @@ export function checkNetworkPolicies(policies, workloads, edges) {
       );
     }
     const ingress = selecting(policies, to, "Ingress");
-    if (ingress.length > 0 && !allows(ingress, "Ingress", from, port, "TCP", to)) {
+    if (
+      ingress.length > 0 &&
+      !allows(ingress, "Ingress", from, port, "TCP", to)
+    ) {
       problems.push(
         `${to.name}: the network policies do not let ${from.name} call it ` +
           `on port ${port} (no ingress rule)`,
