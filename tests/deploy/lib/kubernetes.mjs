@@ -180,6 +180,7 @@ class Checker {
   }
 
   checkWorkload(workload) {
+    this.checkServiceAccount(workload);
     for (const container of this.containers(workload)) {
       const where = `${workload.name} container ${container.name}`;
       this.checkHardening(workload, container, where);
@@ -198,6 +199,30 @@ class Checker {
         this.checkServer(workload, container, run, where);
       }
       if (run.binary === "redis") this.checkCache(container, where);
+    }
+  }
+
+  // Its own ServiceAccount, and no API token in a pod that never calls the
+  // API server.
+  checkServiceAccount(workload) {
+    const name = workload.pod.serviceAccountName;
+    const account = this.objects.find(
+      (object) =>
+        object.kind === "ServiceAccount" && object.metadata?.name === name,
+    );
+    if (name === undefined || name === "default") {
+      this.report(workload.name, "runs as the default ServiceAccount");
+    } else if (account === undefined) {
+      this.report(
+        workload.name,
+        `serviceAccountName ${name} is no ServiceAccount of the manifests`,
+      );
+    }
+    const automount =
+      workload.pod.automountServiceAccountToken ??
+      account?.automountServiceAccountToken;
+    if (automount !== false) {
+      this.report(workload.name, "mounts a ServiceAccount token it never uses");
     }
   }
 
