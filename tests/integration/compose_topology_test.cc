@@ -51,7 +51,8 @@ namespace stats = ::thb::stats::v1;
 constexpr char kSourceDir[] = THB_SOURCE_DIR;
 constexpr absl::Duration kHealthyWithin = absl::Seconds(60);
 constexpr absl::Duration kJobWithin = absl::Seconds(120);
-// The directory the thbctl image keeps the repository's data/ under.
+// The thbctl image's copy of the repository's files: data/study.txtpb is
+// /usr/share/thb/data/study.txtpb there.
 constexpr char kImageShareDir[] = "/usr/share/thb/";
 // A stop waits this long when a service sets no THB_DRAIN.
 constexpr absl::Duration kDefaultDrain = absl::Seconds(2);
@@ -316,8 +317,9 @@ std::set<std::string> BoundVariables(const std::string& binary) {
   return variables;
 }
 
-// A port nothing listens on now; the kernel hands out ephemeral ports in
-// turn, so it stays free long enough for the server the test starts next.
+// A loopback port nothing listens on now. Another process could take it
+// before the server the test starts binds it, but the kernel spreads its
+// picks for port 0 over the whole ephemeral range, so that is unlikely.
 int FreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
