@@ -1,7 +1,9 @@
 // The statistics engine over synthetic records: CountCountries, Breakdown
-// and CrossTabulate on the in-memory index at 10k, 100k and 1M records, the
-// same count by brute force (domain::Matches over every record) for a
-// ratio, and the index's memory per record at 1M as RSS growth.
+// and CrossTabulate on the in-memory index at 10k, 100k and 1M records; the
+// same three questions as SQL over the same records in an indexed SQLite
+// table (BM_Sqlite_*), and the count by brute force (domain::Matches over
+// every record), for ratios from one run; and the index's memory per record
+// at 1M as RSS growth.
 //
 //   index_bench --benchmark_repetitions=... (each benchmark already repeats
 //   and reports mean, median and spread)
@@ -18,8 +20,10 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "bench/synthetic.h"
 #include "benchmark/benchmark.h"
+#include "common/sqlite.h"
 #include "domain/record_filter.h"
 #include "services/aggregator/query_engine.h"
 #include "services/aggregator/record_index.h"
@@ -31,6 +35,8 @@ namespace {
 
 namespace v1 = ::thb::cooperation::v1;
 using aggregator::RecordIndex;
+using ::thb::sqlite::Database;
+using ::thb::sqlite::Options;
 
 constexpr uint64_t kSeed = 1;
 constexpr int kRepetitions = 15;
@@ -193,36 +199,210 @@ void BM_CrossTabulate(benchmark::State& state) {
   state.counters["cells"] = cells;
 }
 
+// The same records in SQLite, in memory (its fastest case: no disk, no
+// locking between processes), normalized the way a relational store would
+// hold them, indexed for these questions, and ANALYZEd.
+Database& SqliteOf(int64_t records) {
+  static auto* built = new std::map<int64_t, std::unique_ptr<Database>>();
+  auto& db = (*built)[records];
+  if (db != nullptr) return *db;
+  auto check = [](const absl::Status& status) {
+    if (!status.ok()) {
+      std::fprintf(stderr, "%s\n", status.ToString().c_str());
+      std::abort();
+    }
+  };
+  Options options;
+  options.wal = false;
+  auto opened = Database::Open(":memory:", options);
+  check(opened.status());
+  db = std::move(*opened);
+  check(db->Exec(R"sql(
+    CREATE TABLE records (
+      id INTEGER PRIMARY KEY,
+      country TEXT NOT NULL,
+      kind INTEGER NOT NULL,
+      form INTEGER NOT NULL,
+      start_year INTEGER NOT NULL,
+      end_year INTEGER NOT NULL);
+    CREATE TABLE record_areas (
+      record INTEGER NOT NULL,
+      area INTEGER NOT NULL,
+      PRIMARY KEY (record, area)) WITHOUT ROWID;
+    CREATE TABLE record_partners (
+      record INTEGER NOT NULL,
+      kind INTEGER NOT NULL,
+      partner TEXT NOT NULL,
+      PRIMARY KEY (record, kind, partner)) WITHOUT ROWID;
+    BEGIN;
+  )sql"));
+  SyntheticRecords synthetic(kSeed);
+  for (int64_t i = 0; i < records; ++i) {
+    const v1::CooperationRecord record = synthetic.Make(i);
+    auto insert =
+        db->Prepare("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    check(insert.status());
+    (*insert)
+        ->Bind(1, i)
+        .Bind(2, record.reporting_country())
+        .Bind(3, static_cast<int64_t>(record.kind()))
+        .Bind(4, static_cast<int64_t>(record.form()))
+        .Bind(5, static_cast<int64_t>(record.start_year()))
+        .Bind(6, static_cast<int64_t>(record.end_year()));
+    check((*insert)->Run());
+    for (int area : record.thematic_areas()) {
+      auto statement =
+          db->Prepare("INSERT OR IGNORE INTO record_areas VALUES (?1, ?2)");
+      check(statement.status());
+      (*statement)->Bind(1, i).Bind(2, static_cast<int64_t>(area));
+      check((*statement)->Run());
+    }
+    for (const auto& partner : record.partners()) {
+      auto statement = db->Prepare(
+          "INSERT OR IGNORE INTO record_partners VALUES (?1, ?2, ?3)");
+      check(statement.status());
+      (*statement)
+          ->Bind(1, i)
+          .Bind(2, static_cast<int64_t>(partner.kind()))
+          .Bind(3, partner.id());
+      check((*statement)->Run());
+    }
+  }
+  check(db->Exec(R"sql(
+    COMMIT;
+    CREATE INDEX records_by_kind ON records (kind, country, form);
+    CREATE INDEX record_areas_by_area ON record_areas (area, record);
+    CREATE INDEX record_partners_by_kind ON record_partners (kind, record);
+    ANALYZE;
+  )sql"));
+  return *db;
+}
+
+// ThreeFieldQuery() as SQL: ?1 kind, ?2 thematic area, ?3 partner kind.
+constexpr char kSqlSelection[] = R"sql(
+  r.kind = ?1
+  AND EXISTS (SELECT 1 FROM record_areas a
+              WHERE a.record = r.id AND a.area = ?2)
+  AND EXISTS (SELECT 1 FROM record_partners p
+              WHERE p.record = r.id AND p.kind = ?3)
+)sql";
+
+// Runs `sql` with ThreeFieldQuery()'s values bound; returns its rows.
+int SqliteRows(Database& db, const std::string& sql) {
+  auto statement = db.Prepare(sql);
+  if (!statement.ok()) {
+    std::fprintf(stderr, "%s\n", statement.status().ToString().c_str());
+    std::abort();
+  }
+  (*statement)
+      ->Bind(1, static_cast<int64_t>(v1::RECORD_KIND_GOOD_PRACTICE))
+      .Bind(2, static_cast<int64_t>(v1::THEMATIC_AREA_PREVENTION))
+      .Bind(3,
+            static_cast<int64_t>(v1::PARTNER_KIND_INTERNATIONAL_ORGANISATION));
+  int rows = 0;
+  while (true) {
+    auto row = (*statement)->Step();
+    if (!row.ok()) {
+      std::fprintf(stderr, "%s\n", row.status().ToString().c_str());
+      std::abort();
+    }
+    if (!*row) break;
+    benchmark::DoNotOptimize((*statement)->ColumnInt(0));
+    ++rows;
+  }
+  return rows;
+}
+
+// SQLite's plan for `sql`, once per statement, on stderr: what the
+// baseline actually does.
+void PrintPlan(Database& db, const std::string& sql) {
+  static auto* printed = new absl::flat_hash_set<std::string>();
+  if (!printed->insert(sql).second) return;
+  auto plan = db.Prepare(absl::StrCat("EXPLAIN QUERY PLAN ", sql));
+  if (!plan.ok()) return;
+  std::fprintf(stderr, "SQLite plan of: %s\n", sql.c_str());
+  while (true) {
+    auto row = (*plan)->Step();
+    if (!row.ok() || !*row) break;
+    std::fprintf(stderr, "  %s\n", (*plan)->ColumnText(3).c_str());
+  }
+}
+
+void SqliteBenchmark(benchmark::State& state, const std::string& sql,
+                     const char* counter) {
+  Database& db = SqliteOf(state.range(0));
+  PrintPlan(db, sql);
+  int rows = 0;
+  for (auto _ : state) {
+    rows = SqliteRows(db, sql);
+    benchmark::DoNotOptimize(rows);
+  }
+  state.counters[counter] = rows;
+}
+
+// The reporting countries of the selected records; the index's answer also
+// sorts them into Members and Observers and writes the footnote, which the
+// SQL leaves out.
+void BM_Sqlite_CountCountries(benchmark::State& state) {
+  SqliteBenchmark(state,
+                  absl::StrCat("SELECT DISTINCT r.country FROM records r WHERE",
+                               kSqlSelection),
+                  "countries");
+}
+
+// Selected records per partner (by id, or by kind for partners without
+// one).
+void BM_Sqlite_Breakdown(benchmark::State& state) {
+  SqliteBenchmark(
+      state,
+      absl::StrCat("SELECT CASE p.partner WHEN '' THEN '<' || p.kind || '>' "
+                   "ELSE p.partner END AS value, COUNT(DISTINCT r.id) "
+                   "FROM records r JOIN record_partners p ON p.record = r.id "
+                   "WHERE",
+                   kSqlSelection, "GROUP BY value"),
+      "buckets");
+}
+
+// Reporting countries of the selected records per thematic area and form
+// (a form given: the index's columns leave out COOPERATION_FORM_UNSPECIFIED);
+// only the cells that are not empty.
+void BM_Sqlite_CrossTabulate(benchmark::State& state) {
+  SqliteBenchmark(
+      state,
+      absl::StrCat("SELECT t.area, r.form, COUNT(DISTINCT r.country) "
+                   "FROM records r JOIN record_areas t ON t.record = r.id "
+                   "WHERE",
+                   kSqlSelection, "AND r.form <> 0 GROUP BY t.area, r.form"),
+      "nonempty_cells");
+}
+
+// Each question at 10k, 100k and 1M records, in µs, `repetitions` times,
+// reporting the mean, median and spread.
+void Sizes(benchmark::internal::Benchmark* benchmark, int repetitions) {
+  benchmark->Arg(10000)
+      ->Arg(100000)
+      ->Arg(1000000)
+      ->Unit(benchmark::kMicrosecond)
+      ->Repetitions(repetitions)
+      ->ReportAggregatesOnly(true);
+}
+void IndexSizes(benchmark::internal::Benchmark* benchmark) {
+  Sizes(benchmark, kRepetitions);
+}
+// The baselines take longer per call; fewer repetitions keep the run short.
+void BaselineSizes(benchmark::internal::Benchmark* benchmark) {
+  Sizes(benchmark, 5);
+}
+
 // The 1M index first, into a fresh heap, so that its RSS growth is its own.
 BENCHMARK(BM_IndexMemory)->Arg(1000000)->Iterations(1);
-BENCHMARK(BM_CountCountries)
-    ->Arg(10000)
-    ->Arg(100000)
-    ->Arg(1000000)
-    ->Unit(benchmark::kMicrosecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK(BM_Breakdown)
-    ->Arg(10000)
-    ->Arg(100000)
-    ->Arg(1000000)
-    ->Unit(benchmark::kMicrosecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK(BM_CrossTabulate)
-    ->Arg(10000)
-    ->Arg(100000)
-    ->Arg(1000000)
-    ->Unit(benchmark::kMicrosecond)
-    ->Repetitions(kRepetitions)
-    ->ReportAggregatesOnly(true);
-BENCHMARK(BM_CountCountriesBruteForce)
-    ->Arg(10000)
-    ->Arg(100000)
-    ->Arg(1000000)
-    ->Unit(benchmark::kMicrosecond)
-    ->Repetitions(5)
-    ->ReportAggregatesOnly(true);
+BENCHMARK(BM_CountCountries)->Apply(IndexSizes);
+BENCHMARK(BM_Breakdown)->Apply(IndexSizes);
+BENCHMARK(BM_CrossTabulate)->Apply(IndexSizes);
+BENCHMARK(BM_Sqlite_CountCountries)->Apply(BaselineSizes);
+BENCHMARK(BM_Sqlite_Breakdown)->Apply(BaselineSizes);
+BENCHMARK(BM_Sqlite_CrossTabulate)->Apply(BaselineSizes);
+BENCHMARK(BM_CountCountriesBruteForce)->Apply(BaselineSizes);
 
 }  // namespace
 }  // namespace thb::bench
