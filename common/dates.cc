@@ -78,7 +78,25 @@ absl::StatusOr<absl::CivilDay> ParseDateOrToday(std::string_view text,
 }
 
 std::string FormatDate(absl::CivilDay day) {
-  return absl::StrFormat("%04d-%02d-%02d", day.year(), day.month(), day.day());
+  // Every answer writes its date, so the usual years are written by hand:
+  // the format machinery costs more than the rest of a small answer.
+  const int64_t year = day.year();
+  if (year < 0 || year > 9999) {
+    return absl::StrFormat("%04d-%02d-%02d", year, day.month(), day.day());
+  }
+  auto digit = [](int64_t value) { return static_cast<char>('0' + value); };
+  const int month = day.month();
+  const int d = day.day();
+  return std::string{digit(year / 1000),
+                     digit(year / 100 % 10),
+                     digit(year / 10 % 10),
+                     digit(year % 10),
+                     '-',
+                     digit(month / 10),
+                     digit(month % 10),
+                     '-',
+                     digit(d / 10),
+                     digit(d % 10)};
 }
 
 absl::CivilDay TodayUtc() {

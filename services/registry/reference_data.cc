@@ -177,7 +177,10 @@ std::string StringField(const google::protobuf::Struct& entry,
 }  // namespace
 
 v1::EmnStatus StatusOn(const v1::Country& country, absl::CivilDay day) {
-  const std::string date = FormatDate(day);
+  return StatusOnDate(country, FormatDate(day));
+}
+
+v1::EmnStatus StatusOnDate(const v1::Country& country, std::string_view date) {
   for (const auto& period : country.emn_history()) {
     const bool started =
         period.start_date().empty() || period.start_date() <= date;
