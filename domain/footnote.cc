@@ -3,9 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-
 namespace thb::domain {
 namespace {
 
@@ -19,14 +16,16 @@ void SortUnique(std::vector<std::string>& codes) {
 // Both groups already in the order to print.
 std::string JoinGroups(const std::vector<std::string>& first,
                        const std::vector<std::string>& second) {
-  if (first.empty() && second.empty()) return "";
-  if (second.empty()) return absl::StrCat(absl::StrJoin(first, ", "), ".");
-  if (first.empty()) return absl::StrCat(absl::StrJoin(second, ", "), ".");
-  return absl::StrCat(absl::StrJoin(first, ", "), ", and ",
-                      absl::StrJoin(second, ", "), ".");
+  return OrderedFootnote(first.size() + second.size(), first.size(),
+                         [&](size_t i) -> std::string_view {
+                           return i < first.size() ? first[i]
+                                                   : second[i - first.size()];
+                         });
 }
 
-int Rank(EmnStatus status) {
+}  // namespace
+
+int StudyRank(EmnStatus status) {
   switch (status) {
     case registry::v1::EMN_STATUS_MEMBER:
       return 0;
@@ -36,8 +35,6 @@ int Rank(EmnStatus status) {
       return 2;
   }
 }
-
-}  // namespace
 
 std::string Footnote(std::vector<std::string> members,
                      std::vector<std::string> observers) {
@@ -52,7 +49,7 @@ std::vector<std::string> CountryOrder(std::vector<std::string> codes,
   std::vector<std::pair<int, std::string>> ranked;
   ranked.reserve(codes.size());
   for (auto& code : codes) {
-    const int rank = Rank(status_of(code));
+    const int rank = StudyRank(status_of(code));
     ranked.emplace_back(rank, std::move(code));
   }
   std::sort(ranked.begin(), ranked.end());

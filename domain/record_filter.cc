@@ -109,6 +109,22 @@ void CheckYear(int year, std::string_view prefix, std::string_view field,
   }
 }
 
+// CheckEnums without messages: every value named and known.
+bool AllKnown(const RepeatedField<int>& values, bool (*is_valid)(int)) {
+  return std::all_of(values.begin(), values.end(), [is_valid](int value) {
+    return value != 0 && is_valid(value);
+  });
+}
+
+bool AllPass(const RepeatedPtrField<std::string>& values,
+             bool (*valid)(const std::string&)) {
+  return std::all_of(values.begin(), values.end(), valid);
+}
+
+bool YearInRange(int year) {
+  return year == 0 || (year >= kMinFilterYear && year <= kMaxFilterYear);
+}
+
 template <typename T, typename U>
 bool AnyIn(const T& values, const U& wanted) {
   for (const auto& value : values) {
@@ -171,6 +187,23 @@ absl::Status ValidateFilter(const RecordFilter& filter,
                "tags", violations);
   if (violations.empty()) return absl::OkStatus();
   return InvalidArgument(std::move(violations));
+}
+
+bool IsValidFilter(const stats::v1::RecordFilter& filter) {
+  return AllKnown(filter.kinds(), cooperation::v1::RecordKind_IsValid) &&
+         AllKnown(filter.thematic_areas(),
+                  cooperation::v1::ThematicArea_IsValid) &&
+         AllKnown(filter.forms(), cooperation::v1::CooperationForm_IsValid) &&
+         AllKnown(filter.partner_kinds(),
+                  cooperation::v1::PartnerKind_IsValid) &&
+         AllPass(filter.partner_ids(), IsUpperId) &&
+         AllPass(filter.target_regions(), IsUpperId) &&
+         AllPass(filter.reporting_countries(), IsCountryCode) &&
+         AllKnown(filter.emn_statuses(), registry::v1::EmnStatus_IsValid) &&
+         YearInRange(filter.from_year()) && YearInRange(filter.to_year()) &&
+         !(filter.from_year() != 0 && filter.to_year() != 0 &&
+           filter.to_year() < filter.from_year()) &&
+         AllPass(filter.tags(), IsLowerKebab);
 }
 
 bool Matches(const CooperationRecord& record, const RecordFilter& filter,

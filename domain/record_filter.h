@@ -26,6 +26,10 @@ inline constexpr int kMaxFilterYear = 2100;
 // prefix gives "thematic_areas[1]").
 absl::Status ValidateFilter(const cooperation::v1::RecordFilter& filter,
                             std::string_view field_prefix);
+// Whether ValidateFilter passes `filter` (the statistics form of the same
+// message), without converting it or writing any message: for the common
+// case of a valid filter, where the paths and texts would go unused.
+bool IsValidFilter(const stats::v1::RecordFilter& filter);
 
 // Whether `record` is selected by `filter`. Fields AND together, the values
 // of one repeated field OR together, an empty field does not constrain.
