@@ -146,6 +146,13 @@ uint32_t RecordIndex::value_records(Field field, uint32_t value) const {
   return value < p.records.size() ? p.records[value] : 0;
 }
 
+const std::vector<uint32_t>& RecordIndex::value_country_records(
+    Field field, uint32_t value) const {
+  static const std::vector<uint32_t>* const kNone = new std::vector<uint32_t>;
+  const Postings& p = postings(field);
+  return value < p.country_records.size() ? p.country_records[value] : *kNone;
+}
+
 std::string_view RecordIndex::value_name(Field field, uint32_t value) const {
   if (field == Field::kReportingCountry) return countries_[value];
   const Postings& p = postings(field);
@@ -168,6 +175,7 @@ void RecordIndex::Set(Field field, uint32_t value, Slot slot) {
     p.bits.resize(value + 1);
     p.records.resize(value + 1, 0);
   }
+  if (value >= p.country_records.size()) p.country_records.resize(value + 1);
   Bits& bits = p.bits[value];
   const size_t word = slot / kWordBits;
   if (word >= bits.size()) bits.resize(word + 1, 0);
@@ -175,6 +183,10 @@ void RecordIndex::Set(Field field, uint32_t value, Slot slot) {
   if ((bits[word] & mask) == 0) {
     bits[word] |= mask;
     ++p.records[value];
+    std::vector<uint32_t>& counts = p.country_records[value];
+    const CountryId country = country_[slot];
+    if (country >= counts.size()) counts.resize(country + 1, 0);
+    ++counts[country];
   }
 }
 
@@ -186,6 +198,7 @@ uint32_t RecordIndex::Intern(Field field, const std::string& name) {
     p.names.push_back(name);
     p.bits.emplace_back();
     p.records.push_back(0);
+    p.country_records.emplace_back();
   }
   return it->second;
 }
@@ -194,7 +207,17 @@ RecordIndex::CountryId RecordIndex::InternCountry(
     const std::string& canonical_code) {
   auto [it, inserted] = country_ids_.try_emplace(
       canonical_code, static_cast<CountryId>(countries_.size()));
-  if (inserted) countries_.push_back(canonical_code);
+  if (inserted) {
+    countries_.push_back(canonical_code);
+    // New countries are rare (a few dozen in all), so keeping the order
+    // by insertion costs nothing that matters.
+    auto position = std::lower_bound(
+        countries_by_code_.begin(), countries_by_code_.end(), canonical_code,
+        [this](CountryId country, const std::string& code) {
+          return countries_[country] < code;
+        });
+    countries_by_code_.insert(position, it->second);
+  }
   return it->second;
 }
 
@@ -247,12 +270,15 @@ RecordIndex::Slot RecordIndex::Allocate() {
 void RecordIndex::Vacate(Slot slot) {
   const size_t word = slot / kWordBits;
   const Word mask = Word{1} << (slot % kWordBits);
+  // The slot still holds the country its bits were counted under.
+  const CountryId country = country_[slot];
   for (Postings& p : postings_) {
     for (size_t value = 0; value < p.bits.size(); ++value) {
       Bits& bits = p.bits[value];
       if (word < bits.size() && (bits[word] & mask) != 0) {
         bits[word] &= ~mask;
         --p.records[value];
+        --p.country_records[value][country];
       }
     }
   }
@@ -268,6 +294,9 @@ void RecordIndex::Fill(Slot slot, const CooperationRecord& record) {
   const size_t word = slot / kWordBits;
   if (word >= live_.size()) live_.resize(word + 1, 0);
   live_[word] |= Word{1} << (slot % kWordBits);
+  // Before any posting: each counts the slot under its country.
+  country_[slot] =
+      InternCountry(domain::CanonicalCountryCode(record.reporting_country()));
 
   // Enum values outside the enum cannot be asked for (filters refuse them),
   // and must not size a posting table.
@@ -298,10 +327,7 @@ void RecordIndex::Fill(Slot slot, const CooperationRecord& record) {
   for (const std::string& tag : record.tags()) {
     Set(Field::kTag, Intern(Field::kTag, tag), slot);
   }
-  const CountryId country =
-      InternCountry(domain::CanonicalCountryCode(record.reporting_country()));
-  country_[slot] = country;
-  Set(Field::kReportingCountry, country, slot);
+  Set(Field::kReportingCountry, country_[slot], slot);
   start_year_[slot] = record.start_year();
   end_year_[slot] = record.end_year();
   revision_[slot] = record.revision();
@@ -381,6 +407,7 @@ void RecordIndex::Clear() {
   text_.clear();
   free_slots_.clear();
   countries_.clear();
+  countries_by_code_.clear();
   country_ids_.clear();
   sources_.clear();
   free_sources_.clear();
@@ -398,8 +425,10 @@ size_t RecordIndex::MemoryBytes() const {
   size_t bytes = VectorBytes(live_);
   for (const Postings& p : postings_) {
     bytes += VectorBytes(p.bits) + VectorBytes(p.records) +
-             VectorBytes(p.names) + HashTableBytes(p.ids);
+             VectorBytes(p.country_records) + VectorBytes(p.names) +
+             HashTableBytes(p.ids);
     for (const Bits& bits : p.bits) bytes += VectorBytes(bits);
+    for (const auto& counts : p.country_records) bytes += VectorBytes(counts);
     for (const std::string& name : p.names) bytes += StringBytes(name);
   }
   bytes += VectorBytes(country_) + VectorBytes(start_year_) +
@@ -410,7 +439,8 @@ size_t RecordIndex::MemoryBytes() const {
     bytes += Allocated(kTextHeader + id(slot).size() + title(slot).size() +
                        source_ids_size(slot) * sizeof(SourceId));
   }
-  bytes += VectorBytes(countries_) + HashTableBytes(country_ids_);
+  bytes += VectorBytes(countries_) + VectorBytes(countries_by_code_) +
+           HashTableBytes(country_ids_);
   bytes += VectorBytes(sources_) + VectorBytes(free_sources_) +
            HashTableBytes(source_ids_);
   for (const SourceEntry& entry : sources_) {

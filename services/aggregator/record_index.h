@@ -123,6 +123,11 @@ class RecordIndex {
   }
   // By canonical code.
   std::optional<CountryId> FindCountry(std::string_view code) const;
+  // Every CountryId, ordered by code: answers list countries by code, and
+  // walking this list spares each query a sort of strings.
+  const std::vector<CountryId>& countries_by_code() const {
+    return countries_by_code_;
+  }
 
   // Values of `field` (enum numbers, string ids or CountryIds are below
   // this bound); a value may have no live record.
@@ -131,6 +136,13 @@ class RecordIndex {
   const Bits* posting(Field field, uint32_t value) const;
   // Live records with the value.
   uint32_t value_records(Field field, uint32_t value) const;
+  // Live records with the value reported by `country`. A filter's answer
+  // can only hold countries that have records with one of its values in
+  // every field it names, and a scan may stop once it has found them all.
+  // Indexed by CountryId; may be shorter than the countries (the missing
+  // ones have none).
+  const std::vector<uint32_t>& value_country_records(Field field,
+                                                     uint32_t value) const;
   // The name of a string field's value ("IOM", "SAHEL", "low-trust") or of
   // a reporting country; "" for enum fields (the engine names enums).
   std::string_view value_name(Field field, uint32_t value) const;
@@ -141,6 +153,9 @@ class RecordIndex {
   struct Postings {
     std::vector<Bits> bits;
     std::vector<uint32_t> records;
+    // Per value, live records per reporting country (may be shorter than
+    // the countries; missing ones have none).
+    std::vector<std::vector<uint32_t>> country_records;
     // String fields only.
     std::vector<std::string> names;
     absl::flat_hash_map<std::string, uint32_t> ids;
@@ -178,6 +193,8 @@ class RecordIndex {
   const Postings& postings(Field field) const {
     return postings_[static_cast<int>(field)];
   }
+  // Sets the slot's bit in the value's posting; the slot's country must
+  // already be stored.
   void Set(Field field, uint32_t value, Slot slot);
   uint32_t Intern(Field field, const std::string& name);
   CountryId InternCountry(const std::string& canonical_code);
@@ -205,6 +222,7 @@ class RecordIndex {
   std::vector<Slot> free_slots_;
 
   std::vector<std::string> countries_;
+  std::vector<CountryId> countries_by_code_;
   absl::flat_hash_map<std::string, CountryId> country_ids_;
 
   std::vector<SourceEntry> sources_;
