@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -19,6 +21,7 @@
 #include "common/string_view.h"
 #include "domain/footnote.h"
 #include "domain/record_filter.h"
+#include "services/registry/reference_data.h"
 
 namespace thb::aggregator {
 namespace {
@@ -38,6 +41,8 @@ constexpr int kWordBits = RecordIndex::kWordBits;
 // Words evaluated at a time when a filter only needs its countries: small
 // enough to stay in cache, large enough to amortize the loop over postings.
 constexpr size_t kBlockWords = 1024;
+// The first block when stopping early is likely: about a thousand records.
+constexpr size_t kFirstBlockWords = 16;
 // A period longer than this is not a real one; it must not make the YEAR
 // dimension loop for long.
 constexpr int kMaxYearsPerRecord = 200;
@@ -191,6 +196,63 @@ class QueryValidator {
   std::vector<PendingFilter> filters_;
 };
 
+// Whether QueryValidator would pass `query`, deciding without a path, a
+// message or an allocation: nearly every request is valid, and writing what
+// is wrong with it only pays when something is. A query this refuses goes to
+// QueryValidator, which finds the same faults and names them.
+bool QuickValid(const CountryQuery& query,
+                const registry::RegistrySnapshot& registry, int depth,
+                int& nodes) {
+  if (depth > kMaxQueryDepth || ++nodes > kMaxQueryNodes) return false;
+  const stats::v1::CountryQueryList* list = nullptr;
+  switch (query.expr_case()) {
+    case CountryQuery::EXPR_NOT_SET:
+      return false;
+    case CountryQuery::kFilter: {
+      const RecordFilter& filter = query.filter();
+      if (!domain::IsValidFilter(filter)) return false;
+      // A valid filter's partner ids are upper case, so the country lookup
+      // CanonicalCountry would make after upper-casing is a lookup of the
+      // id itself.
+      for (const std::string& id : filter.partner_ids()) {
+        if (!registry.organisations.contains(id) &&
+            !registry.aliases.contains(id) &&
+            !registry.countries.contains(id)) {
+          return false;
+        }
+      }
+      for (const std::string& id : filter.target_regions()) {
+        if (!registry.regions.contains(id)) return false;
+      }
+      // Two letters, any case: upper-cased on the stack.
+      for (const std::string& code : filter.reporting_countries()) {
+        const char upper[2] = {absl::ascii_toupper(code[0]),
+                               absl::ascii_toupper(code[1])};
+        const absl::string_view key(upper, 2);
+        if (!registry.aliases.contains(key) &&
+            !registry.countries.contains(key)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    case CountryQuery::kAllOf:
+      list = &query.all_of();
+      break;
+    case CountryQuery::kAnyOf:
+      list = &query.any_of();
+      break;
+    case CountryQuery::kDifference:
+      list = &query.difference();
+      break;
+  }
+  if (list->queries().empty()) return false;
+  for (const CountryQuery& child : list->queries()) {
+    if (!QuickValid(child, registry, depth + 1, nodes)) return false;
+  }
+  return true;
+}
+
 absl::Status ValidateMeasure(Measure measure) {
   if (!stats::v1::Measure_IsValid(measure)) {
     return InvalidArgument(
@@ -313,17 +375,13 @@ class Evaluator {
 
   size_t country_count() const { return index_.country_count(); }
 
+  // domain::StudyRank of the country's status.
+  int Rank(CountryId country) { return domain::StudyRank(Status(country)); }
+
   EmnStatus Status(CountryId country) {
     int& status = statuses_[country];
-    if (status == kUnknownStatus) {
-      status = registry_.StatusOn(index_.country_code(country), as_of_);
-    }
+    if (status == kUnknownStatus) status = Judge(index_.country_code(country));
     return static_cast<EmnStatus>(status);
-  }
-
-  EmnStatus StatusOfCode(const std::string& code) {
-    if (auto country = index_.FindCountry(code)) return Status(*country);
-    return registry_.StatusOn(code, as_of_);
   }
 
   // The countries of `query`'s answer.
@@ -549,17 +607,24 @@ class Evaluator {
   }
 
   // The countries of one filter, stopping once every country it could
-  // select is found.
+  // select is found. Blocks start small and double: the last country is
+  // often found within the first few hundred words, and a full block of
+  // kBlockWords would evaluate, and walk the bits of, far more than that.
   CountrySet LeafCountries(const Plan& plan) const {
     CountrySet countries(country_count());
     if (plan.selects_nothing) return countries;
     const CountryId* country = index_.country_data();
     int found = 0;
-    std::vector<Word> block(kBlockWords);
-    std::vector<Word> scratch(kBlockWords);
-    for (size_t begin = 0; begin < words_; begin += kBlockWords) {
-      const size_t end = std::min(words_, begin + kBlockWords);
-      Evaluate(plan, begin, end, block.data(), scratch.data());
+    // On the stack (16 KiB), left uninitialized: Evaluate writes every word
+    // it reads back, and a heap block of this size would cost more than a
+    // query that stops early.
+    Word block[kBlockWords];
+    Word scratch[kBlockWords];
+    size_t size = kFirstBlockWords;
+    for (size_t begin = 0; begin < words_; begin += size) {
+      if (begin > 0) size = std::min(size * 2, kBlockWords);
+      const size_t end = std::min(words_, begin + size);
+      Evaluate(plan, begin, end, block, scratch);
       for (size_t i = 0; i < end - begin; ++i) {
         for (Word word = block[i]; word != 0; word &= word - 1) {
           const Slot slot =
@@ -588,27 +653,45 @@ class Evaluator {
         plan.groups.push_back(std::move(group));
       }
     };
+    // A country none of whose records has a value of a group cannot be in
+    // the answer: keeping `allowed` to the countries that have some value
+    // of every group lets LeafCountries stop when it has found them all.
+    std::vector<uint8_t> reach(countries);
+    auto reach_value = [&](Field field, uint32_t value) {
+      const std::vector<uint32_t>& counts =
+          index_.value_country_records(field, value);
+      for (size_t c = 0; c < counts.size(); ++c) reach[c] |= counts[c] > 0;
+    };
+    auto restrict_to_reach = [&] {
+      for (CountryId c = 0; c < countries; ++c) plan.allowed[c] &= reach[c];
+    };
     auto enum_group = [&](Field field, const auto& values) {
       if (values.empty()) return;
       std::vector<const Bits*> group;
+      std::fill(reach.begin(), reach.end(), 0);
       for (int value : values) {
         if (value <= 0) continue;
         const uint32_t v = static_cast<uint32_t>(value);
         if (index_.value_records(field, v) > 0) {
           group.push_back(index_.posting(field, v));
+          reach_value(field, v);
         }
       }
+      restrict_to_reach();
       add_group(std::move(group));
     };
     auto string_group = [&](Field field, const auto& values) {
       if (values.empty()) return;
       std::vector<const Bits*> group;
+      std::fill(reach.begin(), reach.end(), 0);
       for (const std::string& name : values) {
         if (auto v = index_.FindValue(field, name);
             v.has_value() && index_.value_records(field, *v) > 0) {
           group.push_back(index_.posting(field, *v));
+          reach_value(field, *v);
         }
       }
+      restrict_to_reach();
       add_group(std::move(group));
     };
     enum_group(Field::kKind, filter.kinds());
@@ -629,7 +712,7 @@ class Evaluator {
           }
         }
       }
-      plan.allowed = std::move(named);
+      for (CountryId c = 0; c < countries; ++c) plan.allowed[c] &= named[c];
       add_group(std::move(group));
     }
     for (CountryId c = 0; c < countries; ++c) {
@@ -681,6 +764,15 @@ class Evaluator {
 
  private:
   static constexpr int kUnknownStatus = -1;
+
+  // RegistrySnapshot::StatusOn, with the date written once per query rather
+  // than once per country.
+  EmnStatus Judge(const std::string& code) {
+    auto it = registry_.countries.find(code);
+    if (it == registry_.countries.end()) return registry::v1::EMN_STATUS_NONE;
+    if (date_.empty()) date_ = FormatDate(as_of_);
+    return registry::StatusOnDate(it->second, date_);
+  }
 
   static void PositiveFilters(const CountryQuery& query,
                               std::vector<const RecordFilter*>& out) {
@@ -801,34 +893,58 @@ class Evaluator {
   const absl::CivilDay as_of_;
   const size_t words_;
   std::vector<int> statuses_;
+  std::string date_;
 };
 
 // ---------------------------------------------------------------- answers
 
+// An answer's countries in study order, judged once: Members, Observers,
+// then the rest, each group by code.
 struct Answer {
-  std::vector<std::string> countries;
+  std::vector<CountryId> countries;
   int members = 0;
   int observers = 0;
-  std::string footnote;
 };
 
+// The index keeps its countries ordered by code, so study order is three
+// walks of that list (one per group) with no sort and no strings; each
+// country's status is judged at most once per query.
 Answer Describe(Evaluator& evaluator, const CountrySet& set) {
-  std::vector<std::string> codes;
-  set.ForEach([&](CountryId country) {
-    codes.push_back(evaluator.index().country_code(country));
-  });
-  const domain::StatusOf status_of = [&evaluator](const std::string& code) {
-    return evaluator.StatusOfCode(code);
-  };
+  const std::vector<CountryId>& by_code = evaluator.index().countries_by_code();
   Answer answer;
-  answer.countries = domain::CountryOrder(codes, status_of);
-  for (const std::string& code : answer.countries) {
-    const EmnStatus status = status_of(code);
-    if (status == registry::v1::EMN_STATUS_MEMBER) ++answer.members;
-    if (status == registry::v1::EMN_STATUS_OBSERVER) ++answer.observers;
+  answer.countries.reserve(by_code.size());
+  // Members go straight to the answer, the others wait in `later` with
+  // their group; each country is judged once.
+  std::vector<std::pair<int, CountryId>> later;
+  for (CountryId country : by_code) {
+    if (!set.Has(country)) continue;
+    const int rank = evaluator.Rank(country);
+    if (rank == 0) {
+      answer.countries.push_back(country);
+    } else {
+      later.emplace_back(rank, country);
+    }
   }
-  answer.footnote = domain::StudyFootnote(std::move(codes), status_of);
+  answer.members = static_cast<int>(answer.countries.size());
+  // `later` is by code: one walk per group keeps each group so.
+  for (int group = 1; group <= 2; ++group) {
+    for (const auto& [rank, country] : later) {
+      if (rank == group) answer.countries.push_back(country);
+    }
+  }
+  answer.observers = static_cast<int>(
+      std::count_if(later.begin(), later.end(),
+                    [](const auto& entry) { return entry.first == 1; }));
   return answer;
+}
+
+// domain::StudyFootnote of the answer's countries.
+std::string FootnoteOf(const RecordIndex& index, const Answer& answer) {
+  return domain::OrderedFootnote(
+      answer.countries.size(), static_cast<size_t>(answer.members),
+      [&](size_t i) -> std::string_view {
+        return index.country_code(answer.countries[i]);
+      });
 }
 
 void SetAsOf(absl::CivilDay as_of, stats::v1::AsOf* out) {
@@ -849,6 +965,8 @@ int32_t Clamp(int64_t count) {
 absl::Status ValidateQuery(const CountryQuery& query,
                            const registry::RegistrySnapshot& registry,
                            std::string_view field) {
+  int nodes = 0;
+  if (QuickValid(query, registry, 1, nodes)) return absl::OkStatus();
   return QueryValidator(registry, field).Validate(query);
 }
 
@@ -860,15 +978,17 @@ absl::StatusOr<stats::v1::CountCountriesResponse> CountCountries(
     return status;
   }
   Evaluator evaluator(index, registry, as_of);
-  Answer answer = Describe(evaluator, evaluator.Countries(query));
+  const Answer answer = Describe(evaluator, evaluator.Countries(query));
   stats::v1::CountCountriesResponse response;
   response.set_count(static_cast<int32_t>(answer.countries.size()));
-  for (std::string& code : answer.countries) {
-    response.add_countries(std::move(code));
+  response.mutable_countries()->Reserve(
+      static_cast<int>(answer.countries.size()));
+  for (CountryId country : answer.countries) {
+    response.add_countries(index.country_code(country));
   }
   response.set_member_count(answer.members);
   response.set_observer_count(answer.observers);
-  response.set_footnote(std::move(answer.footnote));
+  response.set_footnote(FootnoteOf(index, answer));
   SetAsOf(as_of, response.mutable_as_of());
   return response;
 }
@@ -909,11 +1029,11 @@ absl::StatusOr<stats::v1::BreakdownResponse> Breakdown(
     stats::v1::Bucket* bucket = response.add_buckets();
     bucket->set_value(std::move(value.value));
     bucket->set_count(Clamp(count_of(value)));
-    Answer described = Describe(evaluator, value.tally.countries);
-    for (std::string& code : described.countries) {
-      bucket->add_countries(std::move(code));
+    const Answer described = Describe(evaluator, value.tally.countries);
+    for (CountryId country : described.countries) {
+      bucket->add_countries(index.country_code(country));
     }
-    bucket->set_footnote(std::move(described.footnote));
+    bucket->set_footnote(FootnoteOf(index, described));
   }
   SetAsOf(as_of, response.mutable_as_of());
   return response;
@@ -999,8 +1119,8 @@ absl::StatusOr<stats::v1::ShareResponse> Share(
   stats::v1::ShareResponse response;
   response.set_part_count(part_count);
   response.set_whole_count(whole_count);
-  response.set_part_footnote(part_answer.footnote);
-  response.set_whole_footnote(whole_answer.footnote);
+  response.set_part_footnote(FootnoteOf(index, part_answer));
+  response.set_whole_footnote(FootnoteOf(index, whole_answer));
   if (whole_count == 0) {
     response.set_percent(0);
     response.set_text(
@@ -1036,15 +1156,13 @@ absl::StatusOr<stats::v1::ExplainResponse> Explain(
       slots[index.country(slot)].push_back(slot);
     }
   }
-  Answer described = Describe(evaluator, answer);
+  const Answer described = Describe(evaluator, answer);
   stats::v1::ExplainResponse response;
-  for (const std::string& code : described.countries) {
+  for (CountryId id : described.countries) {
     stats::v1::CountryExplanation* country = response.add_countries();
-    country->set_country(code);
-    country->set_emn_status(evaluator.StatusOfCode(code));
-    const auto id = index.FindCountry(code);
-    if (!id.has_value()) continue;
-    std::vector<Slot>& records = slots[*id];
+    country->set_country(index.country_code(id));
+    country->set_emn_status(evaluator.Status(id));
+    std::vector<Slot>& records = slots[id];
     std::sort(records.begin(), records.end(),
               [&index](Slot a, Slot b) { return index.id(a) < index.id(b); });
     for (Slot slot : records) {
@@ -1055,7 +1173,7 @@ absl::StatusOr<stats::v1::ExplainResponse> Explain(
       index.AppendSources(slot, evidence->mutable_sources());
     }
   }
-  response.set_footnote(std::move(described.footnote));
+  response.set_footnote(FootnoteOf(index, described));
   SetAsOf(as_of, response.mutable_as_of());
   return response;
 }
