@@ -792,6 +792,60 @@ TEST_F(SetAlgebraTest, AnswersFollowWritesAndDeletes) {
   EXPECT_THAT(Answer(Kind(kGood)), ElementsAre("BE"));
 }
 
+// Two fields whose values each occur in several countries but together in
+// fewer: the countries a filter could select are narrowed by both fields,
+// and must follow updates and removals that move records between them.
+TEST_F(SetAlgebraTest, NarrowedCountriesFollowUpdatesAndRemovals) {
+  constexpr auto kPrevention = cooperation::v1::THEMATIC_AREA_PREVENTION;
+  int64_t revision = 1000;
+  auto put = [&](const std::string& id, const std::string& country,
+                 cooperation::v1::RecordKind kind, bool prevention) {
+    CooperationRecord record;
+    record.set_id(id);
+    record.set_reporting_country(country);
+    record.set_kind(kind);
+    if (prevention) record.add_thematic_areas(kPrevention);
+    record.set_revision(++revision);
+    ASSERT_TRUE(index_.Upsert(record));
+  };
+  // Good practices in AT, BE; prevention in DE, GE: none has both.
+  put("de-prevention", "DE", kReview, true);
+  put("ge-prevention", "GE", kReview, true);
+  CountryQuery both;
+  both.mutable_filter()->add_kinds(kGood);
+  both.mutable_filter()->add_thematic_areas(kPrevention);
+  CountryQuery prevention;
+  prevention.mutable_filter()->add_thematic_areas(kPrevention);
+  EXPECT_THAT(Answer(both), IsEmpty());
+
+  // A good practice in prevention appears in DE; a later update moves it to
+  // AT, and a removal takes it away.
+  put("moving", "DE", kGood, true);
+  EXPECT_THAT(Answer(both), ElementsAre("DE"));
+  put("moving", "AT", kGood, true);
+  EXPECT_THAT(Answer(both), ElementsAre("AT"));
+  EXPECT_THAT(Answer(prevention), ElementsAre("AT", "DE", "GE"));
+  EXPECT_THAT(
+      Answer(Combine(&CountryQuery::mutable_all_of, {both, Kind(kGood)})),
+      ElementsAre("AT"));
+  EXPECT_THAT(
+      Answer(Combine(&CountryQuery::mutable_any_of, {both, Kind(kChallenge)})),
+      ElementsAre("AT", "BE", "DE"));
+  EXPECT_THAT(
+      Answer(Combine(&CountryQuery::mutable_difference, {prevention, both})),
+      ElementsAre("DE", "GE"));
+  ASSERT_TRUE(index_.Remove("moving", ++revision));
+  EXPECT_THAT(Answer(both), IsEmpty());
+  EXPECT_THAT(
+      Answer(Combine(&CountryQuery::mutable_difference, {prevention, both})),
+      ElementsAre("DE", "GE"));
+  // A country named by the filter but without a record of both values.
+  both.mutable_filter()->add_reporting_countries("at");
+  EXPECT_THAT(Answer(both), IsEmpty());
+  put("back", "AT", kGood, true);
+  EXPECT_THAT(Answer(both), ElementsAre("AT"));
+}
+
 // ------------------------------------------------------------ validation
 
 std::vector<std::string> ViolatedFields(const absl::Status& status) {
@@ -883,6 +937,23 @@ TEST_F(QueryEngineTest, UnknownIdsAreNamedByTheirPath) {
       EXPECT_THAT(violation.description, HasSubstr("XX"));
     }
   }
+}
+
+// Values that are valid only after canonicalization: lower-case codes and
+// aliases of reporting countries, a country's alias as a partner.
+TEST_F(QueryEngineTest, CanonicalizedValuesAreValid) {
+  CountryQuery query;
+  RecordFilter* filter = query.mutable_filter();
+  filter->add_reporting_countries("gr");
+  filter->add_reporting_countries("El");
+  filter->add_reporting_countries("GB");
+  filter->add_partner_ids("GR");
+  filter->add_partner_ids("IOM");
+  filter->add_target_regions("SAHEL");
+  EXPECT_TRUE(ValidateQuery(query, *registry_, "query").ok());
+  filter->add_partner_ids("gr");
+  EXPECT_THAT(ViolatedFields(ValidateQuery(query, *registry_, "query")),
+              ElementsAre("query.filter.partner_ids[2]"));
 }
 
 TEST_F(QueryEngineTest, MalformedValuesAreReportedOnce) {

@@ -1,5 +1,6 @@
 #include "services/aggregator/record_index.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -42,6 +43,45 @@ int PostingCount(const RecordIndex& index, Field field, uint32_t value) {
   for (RecordIndex::Word word : *bits) count += __builtin_popcountll(word);
   EXPECT_EQ(static_cast<uint32_t>(count), index.value_records(field, value));
   return count;
+}
+
+// Each value's records per country agree with its posting ANDed with the
+// country's, for every field, value and country.
+void ExpectCountsPerCountryMatchPostings(const RecordIndex& index) {
+  constexpr Field kFields[] = {
+      Field::kKind,         Field::kThematicArea,     Field::kForm,
+      Field::kPartnerKind,  Field::kPartnerId,        Field::kAnonymousPartner,
+      Field::kTargetRegion, Field::kReportingCountry, Field::kTag};
+  for (Field field : kFields) {
+    for (uint32_t value = 0; value < index.value_count(field); ++value) {
+      const RecordIndex::Bits* bits = index.posting(field, value);
+      const std::vector<uint32_t>& counts =
+          index.value_country_records(field, value);
+      for (size_t c = 0; c < index.country_count(); ++c) {
+        const RecordIndex::Bits* of_country =
+            index.posting(Field::kReportingCountry, static_cast<uint32_t>(c));
+        uint32_t expected = 0;
+        if (bits != nullptr && of_country != nullptr) {
+          for (size_t i = 0; i < std::min(bits->size(), of_country->size());
+               ++i) {
+            expected += __builtin_popcountll((*bits)[i] & (*of_country)[i]);
+          }
+        }
+        EXPECT_EQ(c < counts.size() ? counts[c] : 0u, expected)
+            << "field " << static_cast<int>(field) << " value " << value
+            << " country " << index.country_code(c);
+      }
+    }
+  }
+}
+
+// Codes in the order countries_by_code() gives.
+std::vector<std::string> CodesByCode(const RecordIndex& index) {
+  std::vector<std::string> codes;
+  for (RecordIndex::CountryId c : index.countries_by_code()) {
+    codes.push_back(index.country_code(c));
+  }
+  return codes;
 }
 
 std::string TitleOf(const RecordIndex& index, const std::string& id) {
@@ -192,6 +232,62 @@ TEST(RecordIndexTest, InternsSourcesAndReleasesThem) {
   EXPECT_EQ(index.source_count(), 3u);
 }
 
+TEST(RecordIndexTest, CountsPerCountryFollowUpdatesAndRemovals) {
+  constexpr auto kMeasure = cooperation::v1::RECORD_KIND_MEASURE;
+  constexpr auto kGood = cooperation::v1::RECORD_KIND_GOOD_PRACTICE;
+  RecordIndex index;
+  auto counts = [&index](Field field, uint32_t value, const char* code) {
+    const auto country = index.FindCountry(code);
+    if (!country.has_value()) return 0u;
+    const auto& per_country = index.value_country_records(field, value);
+    return *country < per_country.size() ? per_country[*country] : 0u;
+  };
+  ASSERT_TRUE(index.Upsert(Record("a", 1, "AT")));
+  ASSERT_TRUE(index.Upsert(Record("b", 1, "AT")));
+  ASSERT_TRUE(index.Upsert(Record("c", 1, "BE")));
+  EXPECT_EQ(counts(Field::kKind, kMeasure, "AT"), 2u);
+  EXPECT_EQ(counts(Field::kKind, kMeasure, "BE"), 1u);
+
+  // An update that moves a record to another country and kind moves its
+  // counts with it.
+  CooperationRecord moved = Record("a", 2, "BE");
+  moved.set_kind(kGood);
+  ASSERT_TRUE(index.Upsert(moved));
+  EXPECT_EQ(counts(Field::kKind, kMeasure, "AT"), 1u);
+  EXPECT_EQ(counts(Field::kKind, kGood, "AT"), 0u);
+  EXPECT_EQ(counts(Field::kKind, kGood, "BE"), 1u);
+  EXPECT_EQ(counts(Field::kReportingCountry, *index.FindCountry("BE"), "BE"),
+            2u);
+
+  // A removal takes its record's counts away; the freed slot, reused by a
+  // record of another country, counts under that one.
+  ASSERT_TRUE(index.Remove("b", 2));
+  EXPECT_EQ(counts(Field::kKind, kMeasure, "AT"), 0u);
+  ASSERT_TRUE(index.Upsert(Record("d", 1, "GR")));
+  EXPECT_EQ(counts(Field::kKind, kMeasure, "EL"), 1u);
+  EXPECT_EQ(counts(Field::kKind, kMeasure, "AT"), 0u);
+  ExpectCountsPerCountryMatchPostings(index);
+}
+
+TEST(RecordIndexTest, CountriesStayOrderedByCode) {
+  RecordIndex index;
+  EXPECT_TRUE(index.countries_by_code().empty());
+  int i = 0;
+  for (const char* code : {"SE", "AT", "GR", "RS", "BE", "AT"}) {
+    ASSERT_TRUE(index.Upsert(Record(absl::StrCat("r", i++), 1, code)));
+  }
+  EXPECT_THAT(CodesByCode(index),
+              ::testing::ElementsAre("AT", "BE", "EL", "RS", "SE"));
+  // A country whose records are all gone keeps its place: ids are never
+  // reused but by Clear.
+  ASSERT_TRUE(index.Remove("r0", 100));
+  EXPECT_EQ(CodesByCode(index).size(), 5u);
+  index.Clear();
+  EXPECT_TRUE(index.countries_by_code().empty());
+  ASSERT_TRUE(index.Upsert(Record("x", 1, "NO")));
+  EXPECT_THAT(CodesByCode(index), ::testing::ElementsAre("NO"));
+}
+
 TEST(RecordIndexTest, ClearEmptiesEverything) {
   RecordIndex index;
   ASSERT_TRUE(index.Upsert(Record("a", 1)));
@@ -263,6 +359,7 @@ TEST(RecordIndexTest, ReplayedChangeLogLeavesTheLatestState) {
   for (const auto& [kind, count] : by_kind) {
     EXPECT_EQ(PostingCount(index, Field::kKind, kind), count) << kind;
   }
+  ExpectCountsPerCountryMatchPostings(index);
   EXPECT_GT(index.MemoryBytes(), 0u);
 }
 
