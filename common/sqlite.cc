@@ -212,18 +212,29 @@ Statement& Statement::Bind(int index, int64_t value) {
 }
 
 Statement& Statement::Bind(int index, std::string_view text) {
-  // A null pointer would bind NULL, not the empty string.
-  const char* data = text.data() != nullptr ? text.data() : "";
-  CheckBind(sqlite3_bind_text64(stmt_, index, data, text.size(),
-                                SQLITE_TRANSIENT, SQLITE_UTF8),
-            index);
-  return *this;
+  return BindBytes(index, text, /*text=*/true, SQLITE_TRANSIENT);
 }
 
 Statement& Statement::BindBlob(int index, std::string_view bytes) {
+  return BindBytes(index, bytes, /*text=*/false, SQLITE_TRANSIENT);
+}
+
+Statement& Statement::BindTextUnowned(int index, std::string_view text) {
+  return BindBytes(index, text, /*text=*/true, SQLITE_STATIC);
+}
+
+Statement& Statement::BindBlobUnowned(int index, std::string_view bytes) {
+  return BindBytes(index, bytes, /*text=*/false, SQLITE_STATIC);
+}
+
+Statement& Statement::BindBytes(int index, std::string_view bytes, bool text,
+                                void (*lifetime)(void*)) {
+  // A null pointer would bind NULL, not the empty string.
   const char* data = bytes.data() != nullptr ? bytes.data() : "";
   CheckBind(
-      sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_TRANSIENT),
+      text ? sqlite3_bind_text64(stmt_, index, data, bytes.size(), lifetime,
+                                 SQLITE_UTF8)
+           : sqlite3_bind_blob64(stmt_, index, data, bytes.size(), lifetime),
       index);
   return *this;
 }
@@ -346,6 +357,14 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(
   }
   if (absl::Status status = db->Exec("PRAGMA foreign_keys=ON"); !status.ok()) {
     return Annotate(status, path);
+  }
+  if (options.cache_kib > 0) {
+    // A negative size is in KiB, a positive one in pages.
+    if (absl::Status status =
+            db->Exec(absl::StrCat("PRAGMA cache_size=-", options.cache_kib));
+        !status.ok()) {
+      return Annotate(status, path);
+    }
   }
   if (created) {
     if (absl::Status status = SyncDirectory(ParentDirectory(path));

@@ -30,6 +30,10 @@ class Statement {
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, std::string_view text);
   Statement& BindBlob(int index, std::string_view bytes);
+  // Not copied: the bytes must stay valid while the statement runs with
+  // them. For large values written in a loop.
+  Statement& BindTextUnowned(int index, std::string_view text);
+  Statement& BindBlobUnowned(int index, std::string_view bytes);
   Statement& BindNull(int index);
 
   // Advances: true when a row is available, false when done.
@@ -52,6 +56,9 @@ class Statement {
   friend class Database;
   Statement(sqlite3* db, sqlite3_stmt* stmt, std::string sql);
   void CheckBind(int rc, int index);
+  // `lifetime` is SQLITE_TRANSIENT (copied) or SQLITE_STATIC (not).
+  Statement& BindBytes(int index, std::string_view bytes, bool text,
+                       void (*lifetime)(void*));
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;
@@ -66,6 +73,9 @@ struct Options {
   bool wal = true;
   // How long a writer waits on another connection's lock.
   absl::Duration busy_timeout = absl::Seconds(5);
+  // Most memory the connection's page cache may take, in KiB; 0 keeps
+  // SQLite's default (2 MiB).
+  int64_t cache_kib = 0;
 };
 
 // One SQLite connection. Not thread-safe: callers serialize access (the

@@ -102,6 +102,17 @@ TEST_F(SqliteTest, OpenAppliesPragmas) {
   EXPECT_TRUE(std::filesystem::exists(PathOf("a.db")));
 }
 
+TEST_F(SqliteTest, OpenSetsTheCacheSizeAskedFor) {
+  EXPECT_EQ(
+      QueryOne<int64_t>(*OpenOrDie(PathOf("default.db")), "PRAGMA cache_size"),
+      -2000);
+  Options options;
+  options.cache_kib = 65536;
+  EXPECT_EQ(QueryOne<int64_t>(*OpenOrDie(PathOf("large.db"), options),
+                              "PRAGMA cache_size"),
+            -65536);
+}
+
 TEST_F(SqliteTest, OpenInMissingDirectoryIsNotFound) {
   const std::string path = PathOf("missing/a.db");
   absl::StatusOr<std::unique_ptr<Database>> db = Database::Open(path);
@@ -280,6 +291,38 @@ TEST_F(SqliteTest, ColumnsRoundTrip) {
   // The empty string is a value, not NULL.
   EXPECT_FALSE((*select)->ColumnIsNull(4));
   EXPECT_EQ((*select)->ColumnText(4), "");
+  EXPECT_FALSE(*(*select)->Step());
+}
+
+TEST_F(SqliteTest, UnownedBindingsRoundTrip) {
+  std::unique_ptr<Database> db = OpenOrDie(PathOf("unowned.db"));
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE u(t, b)").ok());
+  absl::StatusOr<Statement*> insert =
+      db->Prepare("INSERT INTO u VALUES (?, ?)");
+  ASSERT_TRUE(insert.ok());
+  for (const std::string& text :
+       {std::string("first"), std::string(300, 'x')}) {
+    const std::string blob = text + std::string("\0\xff", 2);
+    ASSERT_TRUE((*insert)
+                    ->BindTextUnowned(1, text)
+                    .BindBlobUnowned(2, blob)
+                    .Run()
+                    .ok());
+  }
+  ASSERT_TRUE(
+      (*insert)->BindTextUnowned(1, std::string_view()).BindNull(2).Run().ok());
+
+  absl::StatusOr<Statement*> select = db->Prepare("SELECT t, b FROM u ORDER BY rowid");
+  ASSERT_TRUE(select.ok());
+  ASSERT_TRUE(*(*select)->Step());
+  EXPECT_EQ((*select)->ColumnText(0), "first");
+  EXPECT_EQ((*select)->ColumnBlob(1), std::string("first\0\xff", 7));
+  ASSERT_TRUE(*(*select)->Step());
+  EXPECT_EQ((*select)->ColumnText(0), std::string(300, 'x'));
+  ASSERT_TRUE(*(*select)->Step());
+  EXPECT_FALSE((*select)->ColumnIsNull(0));
+  EXPECT_EQ((*select)->ColumnText(0), "");
   EXPECT_FALSE(*(*select)->Step());
 }
 
