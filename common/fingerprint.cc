@@ -1,6 +1,5 @@
 #include "common/fingerprint.h"
 
-#include "absl/strings/str_format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
@@ -27,7 +26,14 @@ uint64_t MessageFingerprint(const google::protobuf::Message& message) {
 }
 
 std::string FingerprintHex(uint64_t fingerprint) {
-  return absl::StrFormat("%016x", fingerprint);
+  // As "%016x" would write it, without a format string to interpret: etags
+  // are written for every record of a batch.
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, fingerprint >>= 4) {
+    hex[i] = kDigits[fingerprint & 0xf];
+  }
+  return hex;
 }
 
 }  // namespace thb
