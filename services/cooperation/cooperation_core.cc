@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -233,56 +234,62 @@ absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
 absl::StatusOr<v1::BatchCreateRecordsResponse>
 CooperationCore::BatchCreateRecords(
     const v1::BatchCreateRecordsRequest& request, absl::Time deadline) {
+  v1::BatchCreateRecordsRequest taken = request;
   v1::BatchCreateRecordsResponse response;
-  if (auto s = BatchCreateRecordsInto(request, deadline, &response); !s.ok()) {
+  if (auto s = BatchCreateRecordsInto(&taken, deadline, &response); !s.ok()) {
     return s;
   }
   return response;
 }
 
 absl::Status CooperationCore::BatchCreateRecordsInto(
-    const v1::BatchCreateRecordsRequest& request, absl::Time deadline,
+    v1::BatchCreateRecordsRequest* request, absl::Time deadline,
     v1::BatchCreateRecordsResponse* response) {
-  if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
+  if (auto status = CheckRequestId(request->request_id()); !status.ok()) {
     return status;
   }
-  if (request.records().empty()) {
+  if (request->records().empty()) {
     return InvalidArgument("records", "is empty: nothing to create");
   }
-  if (request.records_size() > options_.max_batch_records) {
+  if (request->records_size() > options_.max_batch_records) {
     return InvalidArgument(
         "records",
-        absl::StrCat(request.records_size(), " records; the limit is ",
+        absl::StrCat(request->records_size(), " records; the limit is ",
                      options_.max_batch_records, " a call"));
   }
-  const uint64_t fingerprint = RequestFingerprint(request);
+  const uint64_t fingerprint = RequestFingerprint(*request);
   auto snapshot = references_->Snapshot(deadline);
   if (!snapshot.ok()) return snapshot.status();
 
+  // The records move to the response, where they are validated, stamped
+  // and stored: a batch is not copied.
   auto* records = response->mutable_records();
-  *records = request.records();
-  absl::flat_hash_set<std::string> ids;
+  records->Swap(request->mutable_records());
+  // Views of the records' own ids, which validation leaves as they are.
+  absl::flat_hash_set<std::string_view> ids;
   ids.reserve(records->size());
+  const FieldPath list("records");
   for (int i = 0; i < records->size(); ++i) {
     CooperationRecord& record = (*records)[i];
-    const std::string prefix = absl::StrCat("records[", i, "]");
+    const FieldPath item(list, i);
     ClearOutputOnly(record);
     if (!record.id().empty()) {
-      if (auto s = ValidateRecordId(record.id(), prefix + ".id"); !s.ok()) {
+      if (auto s = ValidateRecordId(record.id(), FieldPath(item, "id"));
+          !s.ok()) {
         return s;
       }
       if (!ids.insert(record.id()).second) {
         return InvalidArgument(
-            prefix + ".id",
+            FieldPath(item, "id").ToString(),
             absl::StrCat("\"", record.id(),
                          "\" appears more than once in the batch"));
       }
     }
-    if (auto s = ValidateRecord(record, **snapshot, prefix); !s.ok()) return s;
+    if (auto s = ValidateRecord(record, **snapshot, item); !s.ok()) return s;
   }
 
   absl::MutexLock write(&write_mu_);
-  auto replay = Replay(request.request_id(), fingerprint);
+  auto replay = Replay(request->request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) {
     if (!response->ParseFromString(**replay)) {
@@ -290,12 +297,9 @@ absl::Status CooperationCore::BatchCreateRecordsInto(
     }
     return absl::OkStatus();
   }
-  auto existing = store_->Existing({ids.begin(), ids.end()});
-  if (!existing.ok()) return existing.status();
-  if (!existing->empty()) {
-    std::sort(existing->begin(), existing->end());
-    return AlreadyExists("record", absl::StrJoin(*existing, ", "));
-  }
+  // Ids already taken are not looked up one by one here: the store refuses
+  // to create a record over an existing one, and nothing of the batch is
+  // written then. Only that refusal pays for finding which ids they were.
   for (auto& record : *records) {
     if (record.id().empty()) record.set_id(NewRecordId());
   }
@@ -304,8 +308,17 @@ absl::Status CooperationCore::BatchCreateRecordsInto(
   std::vector<ChangeRow> changes;
   Stamp(next, absl::Now(), records, ChangeKind::kCreated, changes);
   response->set_revision(next);
-  return Commit(next, std::move(changes), request.request_id(), fingerprint,
-                *response);
+  absl::Status status = Commit(next, std::move(changes), request->request_id(),
+                               fingerprint, *response);
+  if (absl::IsAlreadyExists(status) && !ids.empty()) {
+    auto existing = store_->Existing({ids.begin(), ids.end()});
+    if (!existing.ok()) return existing.status();
+    if (!existing->empty()) {
+      std::sort(existing->begin(), existing->end());
+      return AlreadyExists("record", absl::StrJoin(*existing, ", "));
+    }
+  }
+  return status;
 }
 
 absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(

@@ -43,10 +43,11 @@ class CooperationCore {
   absl::StatusOr<v1::BatchCreateRecordsResponse> BatchCreateRecords(
       const v1::BatchCreateRecordsRequest& request, absl::Time deadline);
   // The same, filling `response` in place (it may live on the call's arena;
-  // a batch is validated and stamped where it will be sent from).
-  absl::Status BatchCreateRecordsInto(
-      const v1::BatchCreateRecordsRequest& request, absl::Time deadline,
-      v1::BatchCreateRecordsResponse* response);
+  // a batch is validated and stamped where it will be sent from). The
+  // records are moved out of `request`, not copied: it is left without them.
+  absl::Status BatchCreateRecordsInto(v1::BatchCreateRecordsRequest* request,
+                                      absl::Time deadline,
+                                      v1::BatchCreateRecordsResponse* response);
   absl::StatusOr<v1::UpdateRecordResponse> UpdateRecord(
       const v1::UpdateRecordRequest& request, absl::Time deadline);
   absl::StatusOr<v1::DeleteRecordResponse> DeleteRecord(

@@ -38,7 +38,11 @@ grpc::ServerUnaryReactor* CooperationService::BatchCreateRecords(
       context, writers_, response, kDomain,
       [this, request,
        deadline = Deadline(context)](v1::BatchCreateRecordsResponse* into) {
-        return core_->BatchCreateRecordsInto(*request, deadline, into);
+        // gRPC allocated the request for this call alone and reads nothing
+        // of it once the call is handled: its records are moved, not copied.
+        return core_->BatchCreateRecordsInto(
+            const_cast<v1::BatchCreateRecordsRequest*>(request), deadline,
+            into);
       });
 }
 

@@ -83,7 +83,8 @@ class CooperationStore {
   virtual absl::StatusOr<std::optional<StoredRequest>> FindRequest(
       const std::string& request_id) = 0;
   // FAILED_PRECONDITION and nothing written when `batch.revision` is not
-  // the stored revision plus one.
+  // the stored revision plus one; ALREADY_EXISTS and nothing written when a
+  // kCreated change names a record that is stored.
   virtual absl::Status Commit(const CommitBatch& batch) = 0;
 };
 

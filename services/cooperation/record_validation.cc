@@ -28,23 +28,26 @@ bool IsLowerKebab(const std::string& text, size_t max_length) {
   return true;
 }
 
-absl::Status CheckText(const std::string& text, const std::string& field,
+absl::Status CheckText(const std::string& text, const FieldPath& field,
                        size_t max, bool required) {
-  if (required && text.empty()) return InvalidArgument(field, "is required");
+  if (required && text.empty()) {
+    return InvalidArgument(field.ToString(), "is required");
+  }
   if (text.size() > max) {
     return InvalidArgument(
-        field,
+        field.ToString(),
         absl::StrCat("is ", text.size(), " bytes long; the limit is ", max));
   }
   return absl::OkStatus();
 }
 
 template <typename List>
-absl::Status CheckLength(const List& list, const std::string& field) {
+absl::Status CheckLength(const List& list, const FieldPath& field) {
   if (list.size() > kMaxListLength) {
     return InvalidArgument(
-        field, absl::StrCat("has ", list.size(), " entries; the limit is ",
-                            kMaxListLength));
+        field.ToString(),
+        absl::StrCat("has ", list.size(), " entries; the limit is ",
+                     kMaxListLength));
   }
   return absl::OkStatus();
 }
@@ -52,14 +55,14 @@ absl::Status CheckLength(const List& list, const std::string& field) {
 // Sorts a repeated enum field and drops duplicates, refusing UNSPECIFIED and
 // values the enum does not define.
 template <typename Repeated, typename IsValid, typename Name>
-absl::Status NormalizeEnums(Repeated* values, const std::string& field,
+absl::Status NormalizeEnums(Repeated* values, const FieldPath& field,
                             IsValid is_valid, Name name) {
   if (auto s = CheckLength(*values, field); !s.ok()) return s;
   for (int i = 0; i < values->size(); ++i) {
     const int value = values->Get(i);
     if (value == 0 || !is_valid(value)) {
       return InvalidArgument(
-          absl::StrCat(field, "[", i, "]"),
+          FieldPath(field, i).ToString(),
           absl::StrCat(value == 0 ? std::string(name(0)) : absl::StrCat(value),
                        " is not an accepted value"));
     }
@@ -80,15 +83,16 @@ void SortUnique(google::protobuf::RepeatedPtrField<std::string>* values) {
 
 absl::StatusOr<std::string> Country(const RegistrySnapshot& registry,
                                     const std::string& code,
-                                    const std::string& field) {
-  if (code.empty()) return InvalidArgument(field, "is required");
+                                    const FieldPath& field) {
+  if (code.empty()) return InvalidArgument(field.ToString(), "is required");
   if (registry.countries.contains(code) && !registry.aliases.contains(code)) {
     return code;
   }
   auto canonical = registry.CanonicalCountry(code);
   if (!canonical.has_value()) {
     return InvalidArgument(
-        field, absl::StrCat("\"", code, "\" is not a country of the registry"));
+        field.ToString(),
+        absl::StrCat("\"", code, "\" is not a country of the registry"));
   }
   return *canonical;
 }
@@ -114,14 +118,14 @@ std::optional<registry::v1::OrganisationKind> OrganisationKindOf(
 
 absl::Status ValidatePartners(
     google::protobuf::RepeatedPtrField<v1::Partner>* partners,
-    const RegistrySnapshot& registry, const std::string& field) {
+    const RegistrySnapshot& registry, const FieldPath& field) {
   if (auto s = CheckLength(*partners, field); !s.ok()) return s;
   for (int i = 0; i < partners->size(); ++i) {
     v1::Partner& partner = (*partners)[i];
-    const std::string path = absl::StrCat(field, "[", i, "]");
+    const FieldPath path(field, i);
     if (partner.kind() == v1::PARTNER_KIND_UNSPECIFIED ||
         !v1::PartnerKind_IsValid(partner.kind())) {
-      return InvalidArgument(path + ".kind",
+      return InvalidArgument(FieldPath(path, "kind").ToString(),
                              absl::StrCat(v1::PartnerKind_Name(partner.kind()),
                                           " is not an accepted partner kind"));
     }
@@ -130,21 +134,21 @@ absl::Status ValidatePartners(
         organisation_kind.has_value()) {
       auto it = registry.organisations.find(partner.id());
       if (it == registry.organisations.end()) {
-        return InvalidArgument(path + ".id",
+        return InvalidArgument(FieldPath(path, "id").ToString(),
                                absl::StrCat("\"", partner.id(),
                                             "\" is not an organisation of the "
                                             "registry"));
       }
       if (it->second.kind() != *organisation_kind) {
         return InvalidArgument(
-            path + ".id",
+            FieldPath(path, "id").ToString(),
             absl::StrCat("\"", partner.id(), "\" is an ",
                          registry::v1::OrganisationKind_Name(it->second.kind()),
                          ", not a partner of kind ",
                          v1::PartnerKind_Name(partner.kind())));
       }
     } else {
-      auto code = Country(registry, partner.id(), path + ".id");
+      auto code = Country(registry, partner.id(), FieldPath(path, "id"));
       if (!code.ok()) return code.status();
       partner.set_id(*code);
     }
@@ -154,22 +158,37 @@ absl::Status ValidatePartners(
 
 }  // namespace
 
-absl::Status ValidateRecordId(const std::string& id, const std::string& field) {
+std::string FieldPath::ToString() const {
+  std::string out;
+  AppendTo(out);
+  return out;
+}
+
+void FieldPath::AppendTo(std::string& out) const {
+  if (parent_ != nullptr) parent_->AppendTo(out);
+  if (index_ >= 0) {
+    absl::StrAppend(&out, "[", index_, "]");
+    return;
+  }
+  if (parent_ != nullptr) out.push_back('.');
+  out.append(name_.data(), name_.size());
+}
+
+absl::Status ValidateRecordId(const std::string& id, const FieldPath& field) {
   if (!IsLowerKebab(id, 63)) {
     return InvalidArgument(
-        field, absl::StrCat("\"", id,
-                            "\" is not an id of 1 to 63 lower-case letters, "
-                            "digits and single hyphens"));
+        field.ToString(),
+        absl::StrCat("\"", id,
+                     "\" is not an id of 1 to 63 lower-case letters, "
+                     "digits and single hyphens"));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateRecord(v1::CooperationRecord& record,
                             const RegistrySnapshot& registry,
-                            const std::string& prefix) {
-  const auto field = [&](const char* name) {
-    return absl::StrCat(prefix, ".", name);
-  };
+                            const FieldPath& prefix) {
+  const auto field = [&](const char* name) { return FieldPath(prefix, name); };
   auto reporting =
       Country(registry, record.reporting_country(), field("reporting_country"));
   if (!reporting.ok()) return reporting.status();
@@ -177,7 +196,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
 
   if (record.kind() == v1::RECORD_KIND_UNSPECIFIED ||
       !v1::RecordKind_IsValid(record.kind())) {
-    return InvalidArgument(field("kind"),
+    return InvalidArgument(field("kind").ToString(),
                            absl::StrCat(v1::RecordKind_Name(record.kind()),
                                         " is not an accepted kind; it is "
                                         "required"));
@@ -202,7 +221,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
     return s;
   }
   if (!v1::CooperationForm_IsValid(record.form())) {
-    return InvalidArgument(field("form"),
+    return InvalidArgument(field("form").ToString(),
                            absl::StrCat(record.form(), " is not a form"));
   }
   if (auto s = ValidatePartners(record.mutable_partners(), registry,
@@ -224,7 +243,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
     const std::string& id = record.target_regions(i);
     if (!registry.regions.contains(id)) {
       return InvalidArgument(
-          absl::StrCat(field("target_regions"), "[", i, "]"),
+          FieldPath(field("target_regions"), i).ToString(),
           absl::StrCat("\"", id, "\" is not a region of the registry"));
     }
   }
@@ -237,7 +256,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   }
   for (int i = 0; i < record.target_countries_size(); ++i) {
     auto code = Country(registry, record.target_countries(i),
-                        absl::StrCat(field("target_countries"), "[", i, "]"));
+                        FieldPath(field("target_countries"), i));
     if (!code.ok()) return code.status();
     *record.mutable_target_countries(i) = std::move(*code);
   }
@@ -248,14 +267,15 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   }
   for (int i = 0; i < record.funding_size(); ++i) {
     const auto& funding = record.funding(i);
-    const std::string path = absl::StrCat(field("funding"), "[", i, "]");
+    const FieldPath funding_list = field("funding");
+    const FieldPath path(funding_list, i);
     if (funding.source() == v1::FUNDING_SOURCE_UNSPECIFIED ||
         !v1::FundingSource_IsValid(funding.source())) {
       return InvalidArgument(
-          path + ".source",
+          FieldPath(path, "source").ToString(),
           absl::StrCat(funding.source(), " is not an accepted funding source"));
     }
-    if (auto s = CheckText(funding.programme(), path + ".programme",
+    if (auto s = CheckText(funding.programme(), FieldPath(path, "programme"),
                            kMaxTitleLength, false);
         !s.ok()) {
       return s;
@@ -265,7 +285,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   for (const auto& [year, name] : {std::pair{record.start_year(), "start_year"},
                                    std::pair{record.end_year(), "end_year"}}) {
     if (year != 0 && (year < kMinYear || year > kMaxYear)) {
-      return InvalidArgument(field(name),
+      return InvalidArgument(field(name).ToString(),
                              absl::StrCat(year, " is outside ", kMinYear, "..",
                                           kMaxYear, " (0 means unknown)"));
     }
@@ -273,12 +293,12 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   if (record.start_year() != 0 && record.end_year() != 0 &&
       record.start_year() > record.end_year()) {
     return InvalidArgument(
-        field("start_year"),
+        field("start_year").ToString(),
         absl::StrCat(record.start_year(), " is after end_year ",
                      record.end_year()));
   }
   if (!v1::RecordStatus_IsValid(record.status())) {
-    return InvalidArgument(field("status"),
+    return InvalidArgument(field("status").ToString(),
                            absl::StrCat(record.status(), " is not a status"));
   }
 
@@ -286,7 +306,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   for (int i = 0; i < record.tags_size(); ++i) {
     if (!IsLowerKebab(record.tags(i), 64)) {
       return InvalidArgument(
-          absl::StrCat(field("tags"), "[", i, "]"),
+          FieldPath(field("tags"), i).ToString(),
           absl::StrCat("\"", record.tags(i),
                        "\" is not a lower-kebab tag such as \"low-trust\""));
     }
@@ -294,7 +314,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   SortUnique(record.mutable_tags());
 
   if (record.sources().empty()) {
-    return InvalidArgument(field("sources"),
+    return InvalidArgument(field("sources").ToString(),
                            "is required: every record cites a source");
   }
   if (auto s = CheckLength(record.sources(), field("sources")); !s.ok()) {
@@ -302,18 +322,19 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
   }
   for (int i = 0; i < record.sources_size(); ++i) {
     const auto& source = record.sources(i);
-    const std::string path = absl::StrCat(field("sources"), "[", i, "]");
-    if (auto s = CheckText(source.citation(), path + ".citation",
+    const FieldPath source_list = field("sources");
+    const FieldPath path(source_list, i);
+    if (auto s = CheckText(source.citation(), FieldPath(path, "citation"),
                            kMaxShortTextLength, true);
         !s.ok()) {
       return s;
     }
     if (source.footnote() < 0) {
-      return InvalidArgument(path + ".footnote",
+      return InvalidArgument(FieldPath(path, "footnote").ToString(),
                              absl::StrCat(source.footnote(), " is negative"));
     }
-    if (auto s =
-            CheckText(source.url(), path + ".url", kMaxShortTextLength, false);
+    if (auto s = CheckText(source.url(), FieldPath(path, "url"),
+                           kMaxShortTextLength, false);
         !s.ok()) {
       return s;
     }

@@ -2,6 +2,7 @@
 #define THB_SERVICES_COOPERATION_RECORD_VALIDATION_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "services/registry/client/registry_mirror.h"
@@ -17,8 +18,33 @@ inline constexpr int kMaxListLength = 100;
 inline constexpr int kMinYear = 1900;
 inline constexpr int kMaxYear = 2100;
 
+// The path of a field in a request ("records[12].partners[2].id"), spelled
+// out only when an error names it: each level refers to its parent, so a
+// path must not outlive the paths it was built from.
+class FieldPath {
+ public:
+  // A root: "record", or a whole path given as text ("record.id").
+  FieldPath(const char* name) : name_(name) {}  // NOLINT: implicit by design
+  FieldPath(std::string_view name) : name_(name) {}  // NOLINT
+  // The field `name` of `parent`: "parent.name".
+  FieldPath(const FieldPath& parent, std::string_view name)
+      : parent_(&parent), name_(name) {}
+  // The element `index` of the list `parent`: "parent[index]".
+  FieldPath(const FieldPath& parent, int index)
+      : parent_(&parent), index_(index) {}
+
+  std::string ToString() const;
+
+ private:
+  void AppendTo(std::string& out) const;
+
+  const FieldPath* parent_ = nullptr;
+  std::string_view name_;
+  int index_ = -1;
+};
+
 // Record ids: lower-kebab, 1 to 63 characters ("fn15-el").
-absl::Status ValidateRecordId(const std::string& id, const std::string& field);
+absl::Status ValidateRecordId(const std::string& id, const FieldPath& field);
 
 // Checks every field of `record` and brings it to its canonical form: codes
 // resolved against the registry (GR is stored as EL), repeated enum values
@@ -27,7 +53,7 @@ absl::Status ValidateRecordId(const std::string& id, const std::string& field);
 // Output-only fields are ignored (the caller clears them).
 absl::Status ValidateRecord(v1::CooperationRecord& record,
                             const registry::RegistrySnapshot& registry,
-                            const std::string& prefix);
+                            const FieldPath& prefix);
 
 }  // namespace thb::cooperation
 

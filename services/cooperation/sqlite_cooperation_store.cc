@@ -11,6 +11,8 @@
 namespace thb::cooperation {
 namespace {
 
+constexpr int64_t kWriterCacheKib = 64 * 1024;
+
 const std::vector<std::string>& Migrations() {
   static const auto* migrations = new std::vector<std::string>{
       R"sql(
@@ -65,7 +67,12 @@ absl::StatusOr<int64_t> MetaValue(sqlite::Database* db, const char* key) {
 
 absl::StatusOr<std::unique_ptr<SqliteCooperationStore>>
 SqliteCooperationStore::Open(const std::string& path) {
-  auto writer = sqlite::Database::Open(path);
+  // The writer keeps the pages a bulk import keeps coming back to (the
+  // inner pages of the records and the end of the change log) in memory
+  // rather than reading them back from the log file.
+  sqlite::Options writer_options;
+  writer_options.cache_kib = kWriterCacheKib;
+  auto writer = sqlite::Database::Open(path, writer_options);
   if (!writer.ok()) return writer.status();
   if (auto status = (*writer)->Migrate(Migrations()); !status.ok()) {
     return status;
@@ -225,6 +232,11 @@ absl::Status SqliteCooperationStore::Commit(const CommitBatch& batch) {
       "ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, "
       "data = excluded.data");
   if (!upsert.ok()) return upsert.status();
+  // A created record must not exist yet: its insert fails on the primary
+  // key (ALREADY_EXISTS) and the whole batch with it.
+  auto create = writer_->Prepare(
+      "INSERT INTO records (id, revision, data) VALUES (?1, ?2, ?3)");
+  if (!create.ok()) return create.status();
   auto remove = writer_->Prepare("DELETE FROM records WHERE id = ?1");
   if (!remove.ok()) return remove.status();
   auto log = writer_->Prepare(
@@ -238,19 +250,21 @@ absl::Status SqliteCooperationStore::Commit(const CommitBatch& batch) {
       (*remove)->Bind(1, change.id);
       if (auto status = (*remove)->Run(); !status.ok()) return status;
     } else {
-      (*upsert)
-          ->Bind(1, change.id)
+      sqlite::Statement* write =
+          change.type == ChangeKind::kCreated ? *create : *upsert;
+      // The batch outlives every statement run here: no copies.
+      write->BindTextUnowned(1, change.id)
           .Bind(2, batch.revision)
-          .BindBlob(3, change.data);
-      if (auto status = (*upsert)->Run(); !status.ok()) return status;
+          .BindBlobUnowned(3, change.data);
+      if (auto status = write->Run(); !status.ok()) return status;
     }
     (*log)
         ->Bind(1, batch.revision)
         .Bind(2, seq++)
         .Bind(3, static_cast<int64_t>(change.type))
-        .Bind(4, change.id)
+        .BindTextUnowned(4, change.id)
         .Bind(5, change.commit_time_micros)
-        .BindBlob(6, change.data);
+        .BindBlobUnowned(6, change.data);
     if (auto status = (*log)->Run(); !status.ok()) return status;
   }
 

@@ -210,6 +210,16 @@ TEST_F(CooperationCoreTest, BatchIsAllOrNothing) {
   EXPECT_EQ(core_->revision(), 0);
 
   request.mutable_records(3)->set_reporting_country("FR");
+  auto* partner = request.mutable_records(4)->add_partners();
+  partner->set_kind(v1::PARTNER_KIND_INTERNATIONAL_ORGANISATION);
+  partner->set_id("NOPE");
+  auto nested = core_->BatchCreateRecords(request, Deadline());
+  EXPECT_EQ(FieldViolations(nested.status()).at(0).field,
+            "records[4].partners[0].id");
+  EXPECT_THAT(nested.status().message(), HasSubstr("NOPE"));
+  EXPECT_EQ(core_->revision(), 0);
+
+  request.mutable_records(4)->clear_partners();
   auto created = core_->BatchCreateRecords(request, Deadline());
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->revision(), 1);
