@@ -2,12 +2,18 @@
 # tree, keeps a scratch directory, and starts the suite's processes on free
 # loopback ports, stopping everything it started on exit.
 #   source "$(dirname "$0")/lib/bench-common.sh"; bench_init
+# THB_BUILD_DIR=DIR runs the binaries of an already built tree instead
+# (configured with -DTHB_BUILD_BENCH=ON), without building.
 
 bench_init() {
   cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-  scripts/deps.sh
-  scripts/build.sh Release >/dev/null
-  bin=build/release
+  if [[ -n "${THB_BUILD_DIR:-}" ]]; then
+    bin=$THB_BUILD_DIR
+  else
+    scripts/deps.sh
+    scripts/build.sh Release >/dev/null
+    bin=build/release
+  fi
   work=$(mktemp -d)
   pids=()
   trap bench_cleanup EXIT
