@@ -32,6 +32,7 @@ v1::EmnStatus RegistrySnapshot::StatusOn(const std::string& canonical_code,
 }
 
 void RegistrySnapshot::Apply(const v1::Change& change) {
+  identity.Renew();
   const bool deleted = change.type() == v1::CHANGE_TYPE_DELETED;
   switch (change.resource_case()) {
     case v1::Change::kCountry: {

@@ -1,6 +1,7 @@
 #ifndef THB_SERVICES_REGISTRY_CLIENT_REGISTRY_MIRROR_H_
 #define THB_SERVICES_REGISTRY_CLIENT_REGISTRY_MIRROR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,9 +23,37 @@
 
 namespace thb::registry {
 
+// Which snapshot a RegistrySnapshot is, for caches of what is derived from
+// one: unique in the process and never reused (an address may be, and a
+// revision may come back after the registry loses its history). A copy gets
+// a new identity, and Apply renews it.
+class SnapshotIdentity {
+ public:
+  SnapshotIdentity() : value_(Next()) {}
+  SnapshotIdentity(const SnapshotIdentity&) : value_(Next()) {}
+  SnapshotIdentity& operator=(const SnapshotIdentity&) {
+    value_ = Next();
+    return *this;
+  }
+
+  uint64_t value() const { return value_; }
+  void Renew() { value_ = Next(); }
+
+ private:
+  static uint64_t Next() {
+    static std::atomic<uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+
+  uint64_t value_;
+};
+
 // One consistent copy of the registry at a revision. Immutable once
-// published, so readers share it without locks.
+// published, so readers share it without locks, and caches keyed by its
+// identity stay right: its maps change only while it is being built, before
+// anyone reads it, or through Apply.
 struct RegistrySnapshot {
+  SnapshotIdentity identity;
   int64_t revision = 0;
   absl::flat_hash_map<std::string, v1::Country> countries;
   // ISO alpha-2 → canonical code where they differ ("GR" → "EL").
