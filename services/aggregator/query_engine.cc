@@ -16,6 +16,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "common/dates.h"
 #include "common/errors.h"
 #include "common/string_view.h"
@@ -363,25 +364,93 @@ struct ValueBits {
   const Bits& bits() const { return posting != nullptr ? *posting : owned; }
 };
 
+// EMN statuses by CountryId on one day, of one index's countries under one
+// registry snapshot. Judging a country costs a hash lookup and a walk of its
+// history, as much as the rest of a small answer together, and statuses
+// change only with the registry, the day or the index's countries: so they
+// are judged once per (country generation, snapshot identity, day) and kept
+// between queries.
+struct StatusTable {
+  uint64_t country_generation = 0;
+  uint64_t registry = 0;
+  absl::CivilDay day;
+  std::vector<EmnStatus> statuses;
+
+  bool Fits(const RecordIndex& index,
+            const registry::RegistrySnapshot& registry_snapshot,
+            absl::CivilDay as_of) const {
+    return country_generation == index.country_generation() &&
+           registry == registry_snapshot.identity.value() && day == as_of &&
+           statuses.size() == index.country_count();
+  }
+};
+
+// The last few tables, shared by every query: a server answers over one
+// index, and nearly always for today under the latest snapshot.
+class StatusTables {
+ public:
+  std::shared_ptr<const StatusTable> Get(
+      const RecordIndex& index, const registry::RegistrySnapshot& registry,
+      absl::CivilDay as_of) {
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& table : tables_) {
+        if (table != nullptr && table->Fits(index, registry, as_of)) {
+          return table;
+        }
+      }
+    }
+    // Judged outside the lock; two queries that miss together both judge,
+    // and both tables are right.
+    auto table = std::make_shared<StatusTable>();
+    table->country_generation = index.country_generation();
+    table->registry = registry.identity.value();
+    table->day = as_of;
+    table->statuses.resize(index.country_count(),
+                           registry::v1::EMN_STATUS_NONE);
+    const std::string date = FormatDate(as_of);
+    for (size_t c = 0; c < index.country_count(); ++c) {
+      auto it = registry.countries.find(
+          index.country_code(static_cast<CountryId>(c)));
+      if (it != registry.countries.end()) {
+        table->statuses[c] = registry::StatusOnDate(it->second, date);
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    tables_[next_] = table;
+    next_ = (next_ + 1) % tables_.size();
+    return table;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::array<std::shared_ptr<const StatusTable>, 8> tables_
+      ABSL_GUARDED_BY(mu_);
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+StatusTables& SharedStatusTables() {
+  static StatusTables* const tables = new StatusTables();
+  return *tables;
+}
+
 class Evaluator {
  public:
   Evaluator(const RecordIndex& index,
             const registry::RegistrySnapshot& registry, absl::CivilDay as_of)
       : index_(index),
-        registry_(registry),
-        as_of_(as_of),
         words_(index.words()),
-        statuses_(index.country_count(), kUnknownStatus) {}
+        statuses_(SharedStatusTables().Get(index, registry, as_of)) {}
 
   size_t country_count() const { return index_.country_count(); }
 
   // domain::StudyRank of the country's status.
-  int Rank(CountryId country) { return domain::StudyRank(Status(country)); }
+  int Rank(CountryId country) const {
+    return domain::StudyRank(Status(country));
+  }
 
-  EmnStatus Status(CountryId country) {
-    int& status = statuses_[country];
-    if (status == kUnknownStatus) status = Judge(index_.country_code(country));
-    return static_cast<EmnStatus>(status);
+  EmnStatus Status(CountryId country) const {
+    return statuses_->statuses[country];
   }
 
   // The countries of `query`'s answer.
@@ -763,17 +832,6 @@ class Evaluator {
   const RecordIndex& index() const { return index_; }
 
  private:
-  static constexpr int kUnknownStatus = -1;
-
-  // RegistrySnapshot::StatusOn, with the date written once per query rather
-  // than once per country.
-  EmnStatus Judge(const std::string& code) {
-    auto it = registry_.countries.find(code);
-    if (it == registry_.countries.end()) return registry::v1::EMN_STATUS_NONE;
-    if (date_.empty()) date_ = FormatDate(as_of_);
-    return registry::StatusOnDate(it->second, date_);
-  }
-
   static void PositiveFilters(const CountryQuery& query,
                               std::vector<const RecordFilter*>& out) {
     switch (query.expr_case()) {
@@ -889,11 +947,8 @@ class Evaluator {
   }
 
   const RecordIndex& index_;
-  const registry::RegistrySnapshot& registry_;
-  const absl::CivilDay as_of_;
   const size_t words_;
-  std::vector<int> statuses_;
-  std::string date_;
+  const std::shared_ptr<const StatusTable> statuses_;
 };
 
 // ---------------------------------------------------------------- answers

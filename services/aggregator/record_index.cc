@@ -1,6 +1,7 @@
 #include "services/aggregator/record_index.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -55,6 +56,11 @@ std::string SourceKey(const registry::v1::Source& source) {
   return source.SerializeAsString();
 }
 
+uint64_t NextCountryGeneration() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
 }  // namespace
 
 size_t RecordIndex::IdHash::operator()(Slot slot) const {
@@ -73,7 +79,9 @@ bool RecordIndex::IdEq::operator()(std::string_view a, Slot b) const {
   return a == index->id(b);
 }
 
-RecordIndex::RecordIndex() : ids_(0, IdHash{this}, IdEq{this}) {}
+RecordIndex::RecordIndex()
+    : country_generation_(NextCountryGeneration()),
+      ids_(0, IdHash{this}, IdEq{this}) {}
 
 std::string_view RecordIndex::id(Slot slot) const {
   const char* text = text_[slot].get();
@@ -406,6 +414,7 @@ void RecordIndex::Clear() {
   kind_.clear();
   text_.clear();
   free_slots_.clear();
+  country_generation_ = NextCountryGeneration();
   countries_.clear();
   countries_by_code_.clear();
   country_ids_.clear();

@@ -118,6 +118,10 @@ class RecordIndex {
 
   // Countries ever seen, by CountryId.
   size_t country_count() const { return countries_.size(); }
+  // Unique in the process and renewed by Clear: while it stays the same,
+  // every CountryId keeps its code (new countries only add ids), so what a
+  // cache derives per CountryId stays right.
+  uint64_t country_generation() const { return country_generation_; }
   const std::string& country_code(CountryId country) const {
     return countries_[country];
   }
@@ -221,6 +225,7 @@ class RecordIndex {
   std::vector<Text> text_;
   std::vector<Slot> free_slots_;
 
+  uint64_t country_generation_;
   std::vector<std::string> countries_;
   std::vector<CountryId> countries_by_code_;
   absl::flat_hash_map<std::string, CountryId> country_ids_;

@@ -846,6 +846,49 @@ TEST_F(SetAlgebraTest, NarrowedCountriesFollowUpdatesAndRemovals) {
   EXPECT_THAT(Answer(both), ElementsAre("AT"));
 }
 
+// Statuses are kept between queries: they must follow the snapshot (a copy,
+// a change applied to it), the day, and the index's countries after Clear.
+TEST_F(SetAlgebraTest, StatusesFollowTheSnapshotTheDayAndTheIndex) {
+  CountryQuery reviews = Kind(kReview);
+  // DE a Member, GE an Observer on the study's day.
+  EXPECT_THAT(Answer(reviews), ElementsAre("DE", "GE"));
+  auto count = [&](const registry::RegistrySnapshot& registry,
+                   absl::CivilDay day) {
+    auto response = CountCountries(index_, registry, day, reviews);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->footnote() : "";
+  };
+  EXPECT_EQ(count(*registry_, kStudyDay), "DE, and GE.");
+
+  // A copy where GE has always been a Member.
+  registry::RegistrySnapshot copy = *registry_;
+  EXPECT_EQ(count(copy, kStudyDay), "DE, and GE.");
+  registry::v1::Change change;
+  change.set_type(registry::v1::CHANGE_TYPE_UPDATED);
+  *change.mutable_country() = registry_->countries.at("GE");
+  change.mutable_country()->clear_emn_history();
+  change.mutable_country()->add_emn_history()->set_status(
+      registry::v1::EMN_STATUS_MEMBER);
+  copy.Apply(change);
+  EXPECT_EQ(count(copy, kStudyDay), "DE, GE.");
+  EXPECT_EQ(count(*registry_, kStudyDay), "DE, and GE.");
+
+  // A day before the EMN began: neither is a Member or an Observer.
+  EXPECT_EQ(count(*registry_, absl::CivilDay(2000, 1, 1)), "DE, GE.");
+
+  // After Clear the same ids name other countries.
+  index_.Clear();
+  CooperationRecord record;
+  record.set_kind(kReview);
+  for (const char* code : {"GE", "DE"}) {
+    record.set_id(code);
+    record.set_reporting_country(code);
+    record.set_revision(1);
+    ASSERT_TRUE(index_.Upsert(record));
+  }
+  EXPECT_EQ(count(*registry_, kStudyDay), "DE, and GE.");
+}
+
 // ------------------------------------------------------------ validation
 
 std::vector<std::string> ViolatedFields(const absl::Status& status) {
