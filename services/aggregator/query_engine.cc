@@ -290,6 +290,15 @@ class CountrySet {
   void Add(CountryId country) {
     words_[country / kWordBits] |= Word{1} << (country % kWordBits);
   }
+  void Remove(CountryId country) {
+    words_[country / kWordBits] &= ~(Word{1} << (country % kWordBits));
+  }
+  void Clear() { std::fill(words_.begin(), words_.end(), 0); }
+  // With the countries of a bitset by CountryId, which may be shorter.
+  void OrWords(const std::vector<Word>& words) {
+    const size_t n = std::min(words.size(), words_.size());
+    for (size_t i = 0; i < n; ++i) words_[i] |= words[i];
+  }
   int Count() const {
     int count = 0;
     for (Word word : words_) count += PopCount(word);
@@ -334,14 +343,14 @@ class CountrySet {
 struct Plan {
   bool selects_nothing = false;
   std::vector<std::vector<const Bits*>> groups;
-  // Per CountryId: whether a selected record may have it.
-  std::vector<uint8_t> allowed;
+  // The countries a selected record may have.
+  CountrySet allowed = CountrySet(0);
   bool check_country = false;
   bool check_years = false;
   int32_t from_year = 0;
   int32_t to_year = 0;
-  // Countries with records that pass `allowed`: when all are found, more
-  // scanning cannot add any.
+  // Countries in `allowed`: when all are found, more scanning cannot add
+  // any.
   int possible = 0;
 };
 
@@ -712,8 +721,19 @@ class Evaluator {
   Plan Compile(const RecordFilter& filter) {
     Plan plan;
     const size_t countries = country_count();
-    plan.allowed.assign(countries, 1);
-    auto add_group = [&plan](std::vector<const Bits*> group) {
+    // A country none of whose records has a value of a group cannot be in
+    // the answer: keeping `allowed` to the countries with records that have
+    // some value of every group lets LeafCountries stop when it has found
+    // them all. Each step is a word per 64 countries.
+    plan.allowed = CountrySet(countries);
+    for (CountryId c = 0; c < countries; ++c) {
+      if (index_.value_records(Field::kReportingCountry, c) > 0) {
+        plan.allowed.Add(c);
+      }
+    }
+    CountrySet reach(countries);
+    auto add_group = [&plan, &reach](std::vector<const Bits*> group) {
+      plan.allowed.And(reach);
       std::sort(group.begin(), group.end());
       group.erase(std::unique(group.begin(), group.end()), group.end());
       if (group.empty()) {
@@ -722,45 +742,31 @@ class Evaluator {
         plan.groups.push_back(std::move(group));
       }
     };
-    // A country none of whose records has a value of a group cannot be in
-    // the answer: keeping `allowed` to the countries that have some value
-    // of every group lets LeafCountries stop when it has found them all.
-    std::vector<uint8_t> reach(countries);
-    auto reach_value = [&](Field field, uint32_t value) {
-      const std::vector<uint32_t>& counts =
-          index_.value_country_records(field, value);
-      for (size_t c = 0; c < counts.size(); ++c) reach[c] |= counts[c] > 0;
-    };
-    auto restrict_to_reach = [&] {
-      for (CountryId c = 0; c < countries; ++c) plan.allowed[c] &= reach[c];
-    };
     auto enum_group = [&](Field field, const auto& values) {
       if (values.empty()) return;
       std::vector<const Bits*> group;
-      std::fill(reach.begin(), reach.end(), 0);
+      reach.Clear();
       for (int value : values) {
         if (value <= 0) continue;
         const uint32_t v = static_cast<uint32_t>(value);
         if (index_.value_records(field, v) > 0) {
           group.push_back(index_.posting(field, v));
-          reach_value(field, v);
+          reach.OrWords(index_.value_countries(field, v));
         }
       }
-      restrict_to_reach();
       add_group(std::move(group));
     };
     auto string_group = [&](Field field, const auto& values) {
       if (values.empty()) return;
       std::vector<const Bits*> group;
-      std::fill(reach.begin(), reach.end(), 0);
+      reach.Clear();
       for (const std::string& name : values) {
         if (auto v = index_.FindValue(field, name);
             v.has_value() && index_.value_records(field, *v) > 0) {
           group.push_back(index_.posting(field, *v));
-          reach_value(field, *v);
+          reach.OrWords(index_.value_countries(field, *v));
         }
       }
-      restrict_to_reach();
       add_group(std::move(group));
     };
     enum_group(Field::kKind, filter.kinds());
@@ -771,41 +777,33 @@ class Evaluator {
     string_group(Field::kTargetRegion, filter.target_regions());
     string_group(Field::kTag, filter.tags());
     if (!filter.reporting_countries().empty()) {
-      std::vector<uint8_t> named(countries, 0);
       std::vector<const Bits*> group;
+      reach.Clear();
       for (const std::string& code : filter.reporting_countries()) {
         if (auto c = index_.FindCountry(domain::CanonicalCountryCode(code))) {
-          named[*c] = 1;
+          reach.Add(*c);
           if (index_.value_records(Field::kReportingCountry, *c) > 0) {
             group.push_back(index_.posting(Field::kReportingCountry, *c));
           }
         }
       }
-      for (CountryId c = 0; c < countries; ++c) plan.allowed[c] &= named[c];
       add_group(std::move(group));
     }
-    for (CountryId c = 0; c < countries; ++c) {
-      if (index_.value_records(Field::kReportingCountry, c) == 0) {
-        plan.allowed[c] = 0;
-      }
-    }
     if (!filter.emn_statuses().empty()) {
-      for (CountryId c = 0; c < countries; ++c) {
-        if (plan.allowed[c] == 0) continue;
+      plan.allowed.ForEach([&](CountryId c) {
         const int status = Status(c);
         if (std::find(filter.emn_statuses().begin(),
                       filter.emn_statuses().end(),
                       status) == filter.emn_statuses().end()) {
-          plan.allowed[c] = 0;
+          plan.allowed.Remove(c);
           plan.check_country = true;
         }
-      }
+      });
     }
     plan.from_year = filter.from_year();
     plan.to_year = filter.to_year();
     plan.check_years = plan.from_year != 0 || plan.to_year != 0;
-    plan.possible = static_cast<int>(
-        std::count(plan.allowed.begin(), plan.allowed.end(), 1));
+    plan.possible = plan.allowed.Count();
     if (plan.possible == 0) plan.selects_nothing = true;
     return plan;
   }
@@ -891,7 +889,7 @@ class Evaluator {
   }
 
   bool Passes(const Plan& plan, Slot slot) const {
-    if (plan.check_country && plan.allowed[index_.country(slot)] == 0) {
+    if (plan.check_country && !plan.allowed.Has(index_.country(slot))) {
       return false;
     }
     if (plan.check_years) {

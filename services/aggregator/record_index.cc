@@ -149,9 +149,11 @@ const RecordIndex::Bits* RecordIndex::posting(Field field,
   return &p.bits[value];
 }
 
-uint32_t RecordIndex::value_records(Field field, uint32_t value) const {
+const RecordIndex::Bits& RecordIndex::value_countries(Field field,
+                                                      uint32_t value) const {
+  static const Bits* const kNone = new Bits;
   const Postings& p = postings(field);
-  return value < p.records.size() ? p.records[value] : 0;
+  return value < p.country_bits.size() ? p.country_bits[value] : *kNone;
 }
 
 const std::vector<uint32_t>& RecordIndex::value_country_records(
@@ -183,7 +185,10 @@ void RecordIndex::Set(Field field, uint32_t value, Slot slot) {
     p.bits.resize(value + 1);
     p.records.resize(value + 1, 0);
   }
-  if (value >= p.country_records.size()) p.country_records.resize(value + 1);
+  if (value >= p.country_records.size()) {
+    p.country_records.resize(value + 1);
+    p.country_bits.resize(value + 1);
+  }
   Bits& bits = p.bits[value];
   const size_t word = slot / kWordBits;
   if (word >= bits.size()) bits.resize(word + 1, 0);
@@ -194,7 +199,14 @@ void RecordIndex::Set(Field field, uint32_t value, Slot slot) {
     std::vector<uint32_t>& counts = p.country_records[value];
     const CountryId country = country_[slot];
     if (country >= counts.size()) counts.resize(country + 1, 0);
-    ++counts[country];
+    if (counts[country]++ == 0) {
+      Bits& countries = p.country_bits[value];
+      const size_t country_word = country / kWordBits;
+      if (country_word >= countries.size()) {
+        countries.resize(country_word + 1, 0);
+      }
+      countries[country_word] |= Word{1} << (country % kWordBits);
+    }
   }
 }
 
@@ -207,6 +219,7 @@ uint32_t RecordIndex::Intern(Field field, const std::string& name) {
     p.bits.emplace_back();
     p.records.push_back(0);
     p.country_records.emplace_back();
+    p.country_bits.emplace_back();
   }
   return it->second;
 }
@@ -286,7 +299,10 @@ void RecordIndex::Vacate(Slot slot) {
       if (word < bits.size() && (bits[word] & mask) != 0) {
         bits[word] &= ~mask;
         --p.records[value];
-        --p.country_records[value][country];
+        if (--p.country_records[value][country] == 0) {
+          p.country_bits[value][country / kWordBits] &=
+              ~(Word{1} << (country % kWordBits));
+        }
       }
     }
   }
@@ -437,7 +453,11 @@ size_t RecordIndex::MemoryBytes() const {
              VectorBytes(p.country_records) + VectorBytes(p.names) +
              HashTableBytes(p.ids);
     for (const Bits& bits : p.bits) bytes += VectorBytes(bits);
+    bytes += VectorBytes(p.country_bits);
     for (const auto& counts : p.country_records) bytes += VectorBytes(counts);
+    for (const Bits& countries : p.country_bits) {
+      bytes += VectorBytes(countries);
+    }
     for (const std::string& name : p.names) bytes += StringBytes(name);
   }
   bytes += VectorBytes(country_) + VectorBytes(start_year_) +

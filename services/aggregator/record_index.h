@@ -139,7 +139,10 @@ class RecordIndex {
   // Null when the value was never seen.
   const Bits* posting(Field field, uint32_t value) const;
   // Live records with the value.
-  uint32_t value_records(Field field, uint32_t value) const;
+  uint32_t value_records(Field field, uint32_t value) const {
+    const Postings& p = postings(field);
+    return value < p.records.size() ? p.records[value] : 0;
+  }
   // Live records with the value reported by `country`. A filter's answer
   // can only hold countries that have records with one of its values in
   // every field it names, and a scan may stop once it has found them all.
@@ -147,6 +150,10 @@ class RecordIndex {
   // ones have none).
   const std::vector<uint32_t>& value_country_records(Field field,
                                                      uint32_t value) const;
+  // The countries with a live record with the value, one bit per CountryId
+  // (possibly fewer words than the countries need): what a query combines,
+  // a word for 64 countries.
+  const Bits& value_countries(Field field, uint32_t value) const;
   // The name of a string field's value ("IOM", "SAHEL", "low-trust") or of
   // a reporting country; "" for enum fields (the engine names enums).
   std::string_view value_name(Field field, uint32_t value) const;
@@ -160,6 +167,8 @@ class RecordIndex {
     // Per value, live records per reporting country (may be shorter than
     // the countries; missing ones have none).
     std::vector<std::vector<uint32_t>> country_records;
+    // Per value, the countries whose count above is not zero.
+    std::vector<Bits> country_bits;
     // String fields only.
     std::vector<std::string> names;
     absl::flat_hash_map<std::string, uint32_t> ids;

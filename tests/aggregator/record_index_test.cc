@@ -45,8 +45,8 @@ int PostingCount(const RecordIndex& index, Field field, uint32_t value) {
   return count;
 }
 
-// Each value's records per country agree with its posting ANDed with the
-// country's, for every field, value and country.
+// Each value's records per country, and its set of countries, agree with
+// its posting ANDed with the country's, for every field, value and country.
 void ExpectCountsPerCountryMatchPostings(const RecordIndex& index) {
   constexpr Field kFields[] = {
       Field::kKind,         Field::kThematicArea,     Field::kForm,
@@ -68,6 +68,13 @@ void ExpectCountsPerCountryMatchPostings(const RecordIndex& index) {
           }
         }
         EXPECT_EQ(c < counts.size() ? counts[c] : 0u, expected)
+            << "field " << static_cast<int>(field) << " value " << value
+            << " country " << index.country_code(c);
+        const RecordIndex::Bits& countries =
+            index.value_countries(field, value);
+        const bool bit = c / 64 < countries.size() &&
+                         ((countries[c / 64] >> (c % 64)) & 1) != 0;
+        EXPECT_EQ(bit, expected > 0)
             << "field " << static_cast<int>(field) << " value " << value
             << " country " << index.country_code(c);
       }
