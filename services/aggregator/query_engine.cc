@@ -401,6 +401,18 @@ class StatusTables {
   std::shared_ptr<const StatusTable> Get(
       const RecordIndex& index, const registry::RegistrySnapshot& registry,
       absl::CivilDay as_of) {
+    // Each thread's last table first: it nearly always fits, and taking it
+    // needs no lock.
+    thread_local std::shared_ptr<const StatusTable> last;
+    if (last != nullptr && last->Fits(index, registry, as_of)) return last;
+    last = Find(index, registry, as_of);
+    return last;
+  }
+
+ private:
+  std::shared_ptr<const StatusTable> Find(
+      const RecordIndex& index, const registry::RegistrySnapshot& registry,
+      absl::CivilDay as_of) {
     {
       absl::MutexLock lock(&mu_);
       for (const auto& table : tables_) {
@@ -431,7 +443,6 @@ class StatusTables {
     return table;
   }
 
- private:
   absl::Mutex mu_;
   std::array<std::shared_ptr<const StatusTable>, 8> tables_
       ABSL_GUARDED_BY(mu_);
@@ -720,6 +731,8 @@ class Evaluator {
 
   Plan Compile(const RecordFilter& filter) {
     Plan plan;
+    // One group per field at most.
+    plan.groups.reserve(RecordIndex::kFieldCount);
     const size_t countries = country_count();
     // A country none of whose records has a value of a group cannot be in
     // the answer: keeping `allowed` to the countries with records that have
