@@ -939,7 +939,8 @@ class Evaluator {
       if (group.size() == 1 && !first) {
         const Bits& bits = *group[0];
         const size_t m = available(bits);
-        const Word* source = bits.data() + begin;
+        // No pointer past a short posting's end, even an unused one.
+        const Word* source = m == 0 ? nullptr : bits.data() + begin;
         for (size_t i = 0; i < m; ++i) out[i] &= source[i];
         std::fill(out + m, out + n, 0);
         continue;
@@ -947,7 +948,7 @@ class Evaluator {
       std::fill(target, target + n, 0);
       for (const Bits* bits : group) {
         const size_t m = available(*bits);
-        const Word* source = bits->data() + begin;
+        const Word* source = m == 0 ? nullptr : bits->data() + begin;
         for (size_t i = 0; i < m; ++i) target[i] |= source[i];
       }
       if (!first) {

@@ -172,15 +172,24 @@ absl::Status CooperationCore::Commit(
     absl::ReaderMutexLock lock(&mu_);
     compacted = compacted_revision_;
   }
-  if (revision - compacted > options_.history_revisions) {
+  const bool compacts = revision - compacted > options_.history_revisions;
+  if (compacts) {
     batch.compact_through = revision - options_.history_revisions;
     // Announced before the store drops the entries, so that no reader ever
-    // takes a log with a hole for a complete one; if the commit fails, a
-    // watcher only lists again a little early.
+    // takes a log with a hole for a complete one.
     absl::MutexLock lock(&mu_);
     compacted_revision_ = batch.compact_through;
   }
-  if (auto status = store_->Commit(batch); !status.ok()) return status;
+  if (auto status = store_->Commit(batch); !status.ok()) {
+    if (compacts) {
+      // The store rolled back and still holds those entries (a client can
+      // cause this with a duplicate id): compact with the next commit
+      // instead. A watcher that saw the announcement only lists again.
+      absl::MutexLock lock(&mu_);
+      compacted_revision_ = compacted;
+    }
+    return status;
+  }
   {
     absl::MutexLock lock(&mu_);
     revision_ = revision;

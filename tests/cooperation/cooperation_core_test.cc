@@ -395,6 +395,27 @@ TEST_F(CooperationCoreTest, ChangesComeInOrderAndCompactionIsOutOfRange) {
   EXPECT_EQ(core_->ChangesAfter(4)->changes_size(), 1);
 }
 
+TEST_F(CooperationCoreTest, RefusedBatchDoesNotCompactTheHistory) {
+  CoreOptions options;
+  options.history_revisions = 3;
+  Open(options);
+  for (int i = 0; i < 3; ++i) Create(Record(absl::StrCat("h", i), "NL"));
+  // The next commit would drop revision 1; a taken id makes the store refuse
+  // it, so revision 1 must still be there to watch from.
+  v1::BatchCreateRecordsRequest duplicate;
+  *duplicate.add_records() = Record("h0", "NL");
+  EXPECT_EQ(core_->BatchCreateRecords(duplicate, Deadline()).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  auto all = core_->ChangesAfter(0);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->changes_size(), 3);
+
+  Create(Record("h3", "NL"));
+  EXPECT_EQ(core_->ChangesAfter(0).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(core_->ChangesAfter(1)->changes_size(), 3);
+}
+
 TEST(CooperationCoreColdTest, WritesAreUnavailableWithoutTheRegistry) {
   StaticReferences cold(false);
   auto store = SqliteCooperationStore::Open(
