@@ -313,7 +313,8 @@ TEST_F(SqliteTest, UnownedBindingsRoundTrip) {
   ASSERT_TRUE(
       (*insert)->BindTextUnowned(1, std::string_view()).BindNull(2).Run().ok());
 
-  absl::StatusOr<Statement*> select = db->Prepare("SELECT t, b FROM u ORDER BY rowid");
+  absl::StatusOr<Statement*> select =
+      db->Prepare("SELECT t, b FROM u ORDER BY rowid");
   ASSERT_TRUE(select.ok());
   ASSERT_TRUE(*(*select)->Step());
   EXPECT_EQ((*select)->ColumnText(0), "first");
