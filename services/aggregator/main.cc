@@ -17,15 +17,13 @@
 #include "common/logging.h"
 #include "common/redis_client.h"
 #include "common/server.h"
+#include "common/server_flags.h"
 #include "services/aggregator/index_follower.h"
 #include "services/aggregator/response_cache.h"
 #include "services/aggregator/stats_service.h"
 #include "services/registry/client/registry_mirror.h"
 
-ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
-ABSL_FLAG(int, port, 50053, "Port to listen on; 0 picks a free one.");
-ABSL_FLAG(std::string, port_file, "",
-          "If set, the bound port is written to this file once listening.");
+THB_SERVER_FLAGS(50053);
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
           "Address of thb-registry (EMN statuses, regions, organisations).");
 ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
@@ -44,39 +42,23 @@ ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(10),
 ABSL_FLAG(bool, benchmark_echo, false,
           "Also serve /thb.bench.v1.Echo/Echo, a trivial RPC that benchmarks "
           "compare StatisticsService with.");
-ABSL_FLAG(absl::Duration, drain, absl::Seconds(2),
-          "After SIGTERM, how long readiness reports NOT_SERVING before the "
-          "server stops accepting calls.");
-ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
-          "Connections older than this are asked to reconnect (0: never), so "
-          "that clients spread onto new replicas.");
 
 int main(int argc, char** argv) {
   thb::ParseFlagsWithEnvironment(
       argc, argv,
-      {{"host", "THB_AGGREGATOR_HOST"},
-       {"port", "THB_AGGREGATOR_PORT"},
-       {"port_file", "THB_AGGREGATOR_PORT_FILE"},
-       {"registry", "THB_REGISTRY_ADDRESS"},
-       {"cooperation", "THB_COOPERATION_ADDRESS"},
-       {"redis", "THB_REDIS_ADDRESS"},
-       {"cache_ttl", "THB_CACHE_TTL"},
-       {"redis_pool", "THB_REDIS_POOL"},
-       {"redis_timeout", "THB_REDIS_TIMEOUT"},
-       {"query_threads", "THB_AGGREGATOR_QUERY_THREADS"},
-       {"default_timeout", "THB_DEFAULT_TIMEOUT"},
-       {"drain", "THB_DRAIN"},
-       {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
+      thb::WithServerBindings(
+          "AGGREGATOR", {{"registry", "THB_REGISTRY_ADDRESS"},
+                         {"cooperation", "THB_COOPERATION_ADDRESS"},
+                         {"redis", "THB_REDIS_ADDRESS"},
+                         {"cache_ttl", "THB_CACHE_TTL"},
+                         {"redis_pool", "THB_REDIS_POOL"},
+                         {"redis_timeout", "THB_REDIS_TIMEOUT"},
+                         {"query_threads", "THB_AGGREGATOR_QUERY_THREADS"},
+                         {"default_timeout", "THB_DEFAULT_TIMEOUT"}}),
       "The statistics service of thb.");
   thb::SetLogName("aggregator");
 
-  thb::ServerOptions server_options;
-  server_options.host = absl::GetFlag(FLAGS_host);
-  server_options.port = absl::GetFlag(FLAGS_port);
-  server_options.port_file = absl::GetFlag(FLAGS_port_file);
-  server_options.drain = absl::GetFlag(FLAGS_drain);
-  server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
-  thb::Server server(server_options);
+  thb::Server server(thb::ServerOptionsFromFlags());
   thb::InstallSignalHandlers(&server);
 
   thb::registry::RegistryMirror::Options mirror_options;

@@ -12,15 +12,13 @@
 #include "common/executor.h"
 #include "common/logging.h"
 #include "common/server.h"
+#include "common/server_flags.h"
 #include "services/cooperation/cooperation_core.h"
 #include "services/cooperation/cooperation_service.h"
 #include "services/cooperation/sqlite_cooperation_store.h"
 #include "services/registry/client/registry_mirror.h"
 
-ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
-ABSL_FLAG(int, port, 50052, "Port to listen on; 0 picks a free one.");
-ABSL_FLAG(std::string, port_file, "",
-          "If set, the bound port is written to this file once listening.");
+THB_SERVER_FLAGS(50052);
 ABSL_FLAG(std::string, db, "thb-cooperation.sqlite3",
           "SQLite database file; created on first start.");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
@@ -35,37 +33,23 @@ ABSL_FLAG(int, read_threads, 4, "Threads that run reads and Watch batches.");
 ABSL_FLAG(int, write_threads, 2, "Threads that run writes.");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
           "Deadline of a call that brings none.");
-ABSL_FLAG(absl::Duration, drain, absl::Seconds(2),
-          "After SIGTERM, how long readiness reports NOT_SERVING before the "
-          "server stops accepting calls.");
-ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
-          "Connections older than this are asked to reconnect (0: never).");
 
 int main(int argc, char** argv) {
   thb::ParseFlagsWithEnvironment(
       argc, argv,
-      {{"host", "THB_COOPERATION_HOST"},
-       {"port", "THB_COOPERATION_PORT"},
-       {"port_file", "THB_COOPERATION_PORT_FILE"},
-       {"db", "THB_COOPERATION_DB"},
-       {"registry", "THB_REGISTRY_ADDRESS"},
-       {"registry_max_staleness", "THB_REGISTRY_MAX_STALENESS"},
-       {"history_revisions", "THB_COOPERATION_HISTORY_REVISIONS"},
-       {"read_threads", "THB_COOPERATION_READ_THREADS"},
-       {"write_threads", "THB_COOPERATION_WRITE_THREADS"},
-       {"default_timeout", "THB_DEFAULT_TIMEOUT"},
-       {"drain", "THB_DRAIN"},
-       {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
+      thb::WithServerBindings(
+          "COOPERATION",
+          {{"db", "THB_COOPERATION_DB"},
+           {"registry", "THB_REGISTRY_ADDRESS"},
+           {"registry_max_staleness", "THB_REGISTRY_MAX_STALENESS"},
+           {"history_revisions", "THB_COOPERATION_HISTORY_REVISIONS"},
+           {"read_threads", "THB_COOPERATION_READ_THREADS"},
+           {"write_threads", "THB_COOPERATION_WRITE_THREADS"},
+           {"default_timeout", "THB_DEFAULT_TIMEOUT"}}),
       "The cooperation record store of thb.");
   thb::SetLogName("cooperation");
 
-  thb::ServerOptions server_options;
-  server_options.host = absl::GetFlag(FLAGS_host);
-  server_options.port = absl::GetFlag(FLAGS_port);
-  server_options.port_file = absl::GetFlag(FLAGS_port_file);
-  server_options.drain = absl::GetFlag(FLAGS_drain);
-  server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
-  thb::Server server(server_options);
+  thb::Server server(thb::ServerOptionsFromFlags());
   thb::InstallSignalHandlers(&server);
 
   auto store =

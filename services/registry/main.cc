@@ -10,15 +10,13 @@
 #include "common/executor.h"
 #include "common/logging.h"
 #include "common/server.h"
+#include "common/server_flags.h"
 #include "services/registry/reference_data.h"
 #include "services/registry/registry_core.h"
 #include "services/registry/registry_service.h"
 #include "services/registry/sqlite_registry_store.h"
 
-ABSL_FLAG(std::string, host, "127.0.0.1", "Address to listen on.");
-ABSL_FLAG(int, port, 50051, "Port to listen on; 0 picks a free one.");
-ABSL_FLAG(std::string, port_file, "",
-          "If set, the bound port is written to this file once listening.");
+THB_SERVER_FLAGS(50051);
 ABSL_FLAG(std::string, db, "thb-registry.sqlite3",
           "SQLite database file; created on first start.");
 ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,
@@ -26,34 +24,19 @@ ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,
 ABSL_FLAG(int64_t, history_revisions, 10000,
           "Revisions of change history kept for Watch to resume from.");
 ABSL_FLAG(int, write_threads, 4, "Threads that run writes.");
-ABSL_FLAG(absl::Duration, drain, absl::Seconds(2),
-          "After SIGTERM, how long readiness reports NOT_SERVING before the "
-          "server stops accepting calls.");
-ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
-          "Connections older than this are asked to reconnect (0: never).");
 
 int main(int argc, char** argv) {
   thb::ParseFlagsWithEnvironment(
       argc, argv,
-      {{"host", "THB_REGISTRY_HOST"},
-       {"port", "THB_REGISTRY_PORT"},
-       {"port_file", "THB_REGISTRY_PORT_FILE"},
-       {"db", "THB_REGISTRY_DB"},
-       {"iso_codes", "THB_ISO_CODES"},
-       {"history_revisions", "THB_REGISTRY_HISTORY_REVISIONS"},
-       {"write_threads", "THB_REGISTRY_WRITE_THREADS"},
-       {"drain", "THB_DRAIN"},
-       {"max_connection_age", "THB_MAX_CONNECTION_AGE"}},
+      thb::WithServerBindings(
+          "REGISTRY", {{"db", "THB_REGISTRY_DB"},
+                       {"iso_codes", "THB_ISO_CODES"},
+                       {"history_revisions", "THB_REGISTRY_HISTORY_REVISIONS"},
+                       {"write_threads", "THB_REGISTRY_WRITE_THREADS"}}),
       "The country registry of thb.");
   thb::SetLogName("registry");
 
-  thb::ServerOptions server_options;
-  server_options.host = absl::GetFlag(FLAGS_host);
-  server_options.port = absl::GetFlag(FLAGS_port);
-  server_options.port_file = absl::GetFlag(FLAGS_port_file);
-  server_options.drain = absl::GetFlag(FLAGS_drain);
-  server_options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
-  thb::Server server(server_options);
+  thb::Server server(thb::ServerOptionsFromFlags());
   // Before any thread starts, so that they all inherit the blocked signals.
   thb::InstallSignalHandlers(&server);
 
