@@ -63,6 +63,15 @@ inline int PopCount(Word word) {
 }
 int LowestBit(Word word) { return __builtin_ctzll(word); }
 
+// A bucket's name for a value of an enum field: the value's proto name.
+template <typename Enum>
+std::string EnumValueName(uint32_t value) {
+  const google::protobuf::EnumValueDescriptor* descriptor =
+      google::protobuf::GetEnumDescriptor<Enum>()->FindValueByNumber(
+          static_cast<int>(value));
+  return descriptor != nullptr ? descriptor->name() : absl::StrCat(value);
+}
+
 // ---------------------------------------------------------------- validation
 
 std::string Shown(const std::string& text) {
@@ -602,52 +611,41 @@ class Evaluator {
         values.push_back(std::move(entry));
       }
     };
+    // Values of a field that the index names (partner ids, regions, tags).
+    auto named = [this](Field field) {
+      return [this, field](uint32_t value) {
+        return std::string(index_.value_name(field, value));
+      };
+    };
     switch (dimension) {
       case stats::v1::DIMENSION_KIND:
-        from_postings(Field::kKind, true, [](uint32_t value) {
-          return cooperation::v1::RecordKind_Name(
-              static_cast<cooperation::v1::RecordKind>(value));
-        });
+        from_postings(Field::kKind, true,
+                      EnumValueName<cooperation::v1::RecordKind>);
         break;
       case stats::v1::DIMENSION_THEMATIC_AREA:
-        from_postings(Field::kThematicArea, true, [](uint32_t value) {
-          return cooperation::v1::ThematicArea_Name(
-              static_cast<cooperation::v1::ThematicArea>(value));
-        });
+        from_postings(Field::kThematicArea, true,
+                      EnumValueName<cooperation::v1::ThematicArea>);
         break;
       case stats::v1::DIMENSION_FORM:
-        from_postings(Field::kForm, true, [](uint32_t value) {
-          return cooperation::v1::CooperationForm_Name(
-              static_cast<cooperation::v1::CooperationForm>(value));
-        });
+        from_postings(Field::kForm, true,
+                      EnumValueName<cooperation::v1::CooperationForm>);
         break;
       case stats::v1::DIMENSION_PARTNER_KIND:
-        from_postings(Field::kPartnerKind, true, [](uint32_t value) {
-          return cooperation::v1::PartnerKind_Name(
-              static_cast<cooperation::v1::PartnerKind>(value));
-        });
+        from_postings(Field::kPartnerKind, true,
+                      EnumValueName<cooperation::v1::PartnerKind>);
         break;
       case stats::v1::DIMENSION_PARTNER:
-        from_postings(Field::kPartnerId, false, [this](uint32_t value) {
-          return std::string(index_.value_name(Field::kPartnerId, value));
-        });
+        from_postings(Field::kPartnerId, false, named(Field::kPartnerId));
         from_postings(Field::kAnonymousPartner, true, [](uint32_t value) {
           return absl::StrCat(
-              "<",
-              cooperation::v1::PartnerKind_Name(
-                  static_cast<cooperation::v1::PartnerKind>(value)),
-              ">");
+              "<", EnumValueName<cooperation::v1::PartnerKind>(value), ">");
         });
         break;
       case stats::v1::DIMENSION_TARGET_REGION:
-        from_postings(Field::kTargetRegion, false, [this](uint32_t value) {
-          return std::string(index_.value_name(Field::kTargetRegion, value));
-        });
+        from_postings(Field::kTargetRegion, false, named(Field::kTargetRegion));
         break;
       case stats::v1::DIMENSION_TAG:
-        from_postings(Field::kTag, false, [this](uint32_t value) {
-          return std::string(index_.value_name(Field::kTag, value));
-        });
+        from_postings(Field::kTag, false, named(Field::kTag));
         break;
       case stats::v1::DIMENSION_REPORTING_COUNTRY:
         answer.ForEach([&](CountryId country) {
