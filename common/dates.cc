@@ -18,21 +18,12 @@ namespace {
 constexpr int kMinYear = 1900;
 constexpr int kMaxYear = 2999;
 
-// The refused text, escaped and cut short so a huge or binary value cannot
-// flood the message.
-std::string Shown(std::string_view text) {
-  constexpr size_t kMaxShown = 32;
-  if (text.size() <= kMaxShown) return absl::CHexEscape(ToAbsl(text));
-  return absl::StrCat(absl::CHexEscape(ToAbsl(text.substr(0, kMaxShown))),
-                      "...");
-}
-
 absl::Status NotADate(std::string_view text, std::string_view field,
                       std::string_view why) {
   return InvalidArgument(
       field,
-      absl::StrCat("\"", Shown(text), "\" is not a date in the form YYYY-MM-DD",
-                   ToAbsl(why)));
+      absl::StrCat("\"", ShownValue(text),
+                   "\" is not a date in the form YYYY-MM-DD", ToAbsl(why)));
 }
 
 bool AllDigits(std::string_view text) {

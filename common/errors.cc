@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/optional.h"
 #include "common/string_view.h"
@@ -151,6 +152,20 @@ std::string ErrorReason(const absl::Status& status) {
   std::optional<google::rpc::ErrorInfo> info =
       ParsePayload<google::rpc::ErrorInfo>(status, kErrorInfoUrl);
   return info.has_value() ? info->reason() : "";
+}
+
+}  // namespace thb
+
+namespace thb {
+
+std::string ShownValue(std::string_view text, size_t max_chars) {
+  if (text.size() <= max_chars) return absl::CHexEscape(ToAbsl(text));
+  return absl::StrCat(absl::CHexEscape(ToAbsl(text.substr(0, max_chars))),
+                      "...");
+}
+
+std::string QuotedValue(std::string_view text) {
+  return absl::StrCat("\"", ShownValue(text), "\"");
 }
 
 }  // namespace thb

@@ -22,6 +22,13 @@ struct FieldViolation {
 // payloads (google.rpc messages, serialized), so cores stay free of gRPC
 // types and one function (ToGrpcStatus) turns them into google.rpc details.
 
+// A refused value as a message shows it: C-escaped, and cut after
+// `max_chars` with "..." so that a huge or binary value cannot flood the
+// message.
+std::string ShownValue(std::string_view text, size_t max_chars = 32);
+// The same between double quotes: "ZZ".
+std::string QuotedValue(std::string_view text);
+
 // INVALID_ARGUMENT naming one field and the refused value.
 // Message: "<field>: <description>".
 absl::Status InvalidArgument(std::string_view field,

@@ -23,19 +23,10 @@ std::string Checksum(std::string_view body) {
   return absl::StrFormat("%08x", static_cast<uint32_t>(Fingerprint64(body)));
 }
 
-// The token as the client sent it, cut short: it is the client's own value,
-// but it may be long.
-std::string Shown(std::string_view token) {
-  constexpr size_t kMaxShown = 40;
-  if (token.size() <= kMaxShown) return absl::CHexEscape(ToAbsl(token));
-  return absl::StrCat(absl::CHexEscape(ToAbsl(token.substr(0, kMaxShown))),
-                      "...");
-}
-
 absl::Status NotAPageToken(std::string_view token) {
   return InvalidArgument(
       "page_token",
-      absl::StrCat("\"", Shown(token),
+      absl::StrCat("\"", ShownValue(token, 40),
                    "\" is not a page token returned by this method; send the "
                    "next_page_token of the previous response unchanged"));
 }
@@ -69,7 +60,7 @@ absl::StatusOr<std::string> DecodePageToken(std::string_view token,
   if (token_hash != filter_hash) {
     return InvalidArgument(
         "page_token",
-        absl::StrCat("\"", Shown(token),
+        absl::StrCat("\"", ShownValue(token, 40),
                      "\" was returned for other filters; send the filters of "
                      "the first page, or no page_token to start again"));
   }

@@ -32,17 +32,6 @@ std::string Path(std::string_view prefix, std::string_view field, int index) {
   return absl::StrCat(Path(prefix, field), "[", index, "]");
 }
 
-// The refused value, escaped and cut short so that a huge or binary value
-// cannot flood the message.
-std::string Shown(const std::string& text) {
-  constexpr size_t kMaxShown = 32;
-  if (text.size() <= kMaxShown) {
-    return absl::StrCat("\"", absl::CHexEscape(text), "\"");
-  }
-  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kMaxShown)),
-                      "...\"");
-}
-
 void CheckEnums(const RepeatedField<int>& values,
                 const EnumDescriptor* descriptor, std::string_view prefix,
                 std::string_view field, std::vector<FieldViolation>& out) {
@@ -93,8 +82,9 @@ void CheckStrings(const RepeatedPtrField<std::string>& values,
                   std::vector<FieldViolation>& out) {
   for (int i = 0; i < values.size(); ++i) {
     if (!valid(values[i])) {
-      out.push_back({Path(prefix, field, i),
-                     absl::StrCat(Shown(values[i]), " is not ", ToAbsl(what))});
+      out.push_back(
+          {Path(prefix, field, i),
+           absl::StrCat(QuotedValue(values[i]), " is not ", ToAbsl(what))});
     }
   }
 }

@@ -74,15 +74,6 @@ std::string EnumValueName(uint32_t value) {
 
 // ---------------------------------------------------------------- validation
 
-std::string Shown(const std::string& text) {
-  constexpr size_t kMaxShown = 32;
-  if (text.size() <= kMaxShown) {
-    return absl::StrCat("\"", absl::CHexEscape(text), "\"");
-  }
-  return absl::StrCat("\"", absl::CHexEscape(text.substr(0, kMaxShown)),
-                      "...\"");
-}
-
 struct PendingFilter {
   const RecordFilter* filter;
   std::string path;
@@ -175,7 +166,7 @@ class QueryValidator {
             if (malformed.contains(item) || known(values[i])) continue;
             violations.push_back(
                 {std::move(item),
-                 absl::StrCat(Shown(values[i]), " is not ", ToAbsl(what),
+                 absl::StrCat(QuotedValue(values[i]), " is not ", ToAbsl(what),
                               " of the registry")});
           }
         };

@@ -39,6 +39,16 @@ google::rpc::ErrorInfo FindErrorInfo(const google::rpc::Status& status) {
   return info;
 }
 
+TEST(ErrorsTest, ShownValuesAreEscapedAndCutShort) {
+  EXPECT_EQ(ShownValue("ZZ"), "ZZ");
+  EXPECT_EQ(ShownValue("a\tb\n"), "a\\tb\\n");
+  EXPECT_EQ(ShownValue(std::string(40, 'x')), std::string(32, 'x') + "...");
+  EXPECT_EQ(ShownValue(std::string(40, 'x'), 40), std::string(40, 'x'));
+  EXPECT_EQ(QuotedValue("ZZ"), "\"ZZ\"");
+  EXPECT_EQ(QuotedValue(std::string(33, 'y')),
+            "\"" + std::string(32, 'y') + "...\"");
+}
+
 TEST(ErrorsTest, InvalidArgumentNamesFieldAndCarriesViolation) {
   const absl::Status status =
       InvalidArgument("country.code", "\"X1\" is not two capital letters");
