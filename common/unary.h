@@ -30,34 +30,11 @@ grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// Runs `work` (which may block: disk, network) on `executor` and finishes
-// the call with its result, so the reactor thread returns at once.
-template <typename Response, typename Work>
-grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
-                                       Executor* executor, Response* response,
-                                       std::string domain, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor->Schedule([reactor, context, response, domain = std::move(domain),
-                      work = std::move(work)]() mutable {
-    if (context->IsCancelled()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                                   "the call was cancelled before it ran"));
-      return;
-    }
-    absl::StatusOr<Response> result = work();
-    if (result.ok()) {
-      *response = std::move(*result);
-      reactor->Finish(grpc::Status::OK);
-    } else {
-      reactor->Finish(ToGrpcStatus(result.status(), domain));
-    }
-  });
-  return reactor;
-}
-
-// Like OffloadUnary, for work that fills the call's own response message
-// (`work(response)` returns a status): a response allocated on an arena
-// (ArenaMessageAllocator) is then filled in place rather than copied into.
+// Runs `work(response)` (which may block: disk, network; it returns a
+// status) on `executor` and finishes the call with it, so the reactor thread
+// returns at once. The work fills the call's own response message: a response
+// allocated on an arena (ArenaMessageAllocator) is then filled in place rather
+// than copied into.
 template <typename Response, typename Work>
 grpc::ServerUnaryReactor* OffloadUnaryInto(grpc::CallbackServerContext* context,
                                            Executor* executor,
@@ -80,6 +57,22 @@ grpc::ServerUnaryReactor* OffloadUnaryInto(grpc::CallbackServerContext* context,
     }
   });
   return reactor;
+}
+
+// Runs `work` (which may block: disk, network) on `executor` and finishes
+// the call with its result, so the reactor thread returns at once.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* OffloadUnary(grpc::CallbackServerContext* context,
+                                       Executor* executor, Response* response,
+                                       std::string domain, Work work) {
+  return OffloadUnaryInto(
+      context, executor, response, std::move(domain),
+      [work = std::move(work)](Response* out) mutable -> absl::Status {
+        absl::StatusOr<Response> result = work();
+        if (!result.ok()) return result.status();
+        *out = std::move(*result);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace thb
