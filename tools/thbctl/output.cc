@@ -133,6 +133,14 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
+absl::Status PrintJson(const google::protobuf::Message& message,
+                       std::ostream& out) {
+  auto json = ToJson(message);
+  if (!json.ok()) return json.status();
+  out << *json;
+  return absl::OkStatus();
+}
+
 absl::Status WriteOutput(const std::string& text, const std::string& path,
                          std::ostream& out) {
   if (path.empty()) {

@@ -45,6 +45,10 @@ std::string CsvLine(const std::vector<std::string>& fields);
 // The protobuf JSON mapping with the .proto field names, indented.
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
 
+// Writes ToJson(message) to `out`.
+absl::Status PrintJson(const google::protobuf::Message& message,
+                       std::ostream& out);
+
 // Writes `text` to the file `path`, or to `out` when `path` is empty.
 absl::Status WriteOutput(const std::string& text, const std::string& path,
                          std::ostream& out);

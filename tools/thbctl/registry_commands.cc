@@ -50,14 +50,6 @@ std::string Describe(const registry::v1::Source& source) {
   return text;
 }
 
-absl::Status PrintJson(const google::protobuf::Message& message,
-                       std::ostream& out) {
-  auto json = ToJson(message);
-  if (!json.ok()) return json.status();
-  out << *json;
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status ListCountries(Clients& clients,

@@ -150,14 +150,6 @@ absl::StatusOr<v1::Measure> ParseMeasure(const std::string& value) {
 
 // --------------------------------------------------------------- output
 
-absl::Status PrintJson(const google::protobuf::Message& message,
-                       std::ostream& out) {
-  auto json = ToJson(message);
-  if (!json.ok()) return json.status();
-  out << *json;
-  return absl::OkStatus();
-}
-
 std::string Lower(std::string text) {
   absl::AsciiStrToLower(&text);
   return text;
