@@ -3,17 +3,11 @@
 
 #include <string>
 
-#include "grpcpp/security/auth_context.h"
 #include "grpcpp/server_context.h"
 
 namespace thb {
 
-// The AuthContext property under which the server's authorization step
-// leaves the principal it admitted, before any handler runs.
-inline constexpr char kPrincipalProperty[] = "thb.principal";
-
-// The principal a server without authentication (--insecure) gives its
-// callers.
+// The principal of callers of a server without authentication (--insecure).
 inline constexpr char kUnauthenticatedPrincipal[] = "anonymous";
 
 // Who made a call and from where, as cores and the audit log see it: plain
@@ -23,21 +17,12 @@ struct Caller {
   std::string peer;
 };
 
-// The caller of a call the server admitted.
-inline Caller CallerOf(const grpc::ServerContextBase& context) {
-  Caller caller;
-  caller.peer = context.peer();
-  const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
-  if (auth != nullptr) {
-    for (const grpc::string_ref& value :
-         auth->FindPropertyValues(kPrincipalProperty)) {
-      caller.principal.assign(value.data(), value.size());
-      break;
-    }
-  }
-  if (caller.principal.empty()) caller.principal = kUnauthenticatedPrincipal;
-  return caller;
-}
+// The caller of a call the server's authorization step admitted: the
+// subject of its bearer token, else the principal of its verified client
+// certificate (URI SAN, else DNS SAN, else CN); kUnauthenticatedPrincipal on
+// a plaintext server. Only for admitted calls: the token is not verified
+// again here.
+Caller CallerOf(const grpc::ServerContextBase& context);
 
 }  // namespace thb
 

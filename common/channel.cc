@@ -174,9 +174,32 @@ std::string ServiceConfigJson(const ChannelOptions& options) {
       R"("retryThrottling":{"maxTokens":10,"tokenRatio":0.1}})");
 }
 
+namespace {
+
+// The host of the first address of a static "ipv4:"/"ipv6:" list, which
+// gRPC would otherwise check the server's certificate against the whole
+// list.
+std::string FirstListedHost(std::string_view target) {
+  absl::string_view rest = ToAbsl(target);
+  if (!absl::ConsumePrefix(&rest, "ipv4:") &&
+      !absl::ConsumePrefix(&rest, "ipv6:")) {
+    return "";
+  }
+  const absl::string_view first = rest.substr(0, rest.find(','));
+  absl::string_view host = first.substr(0, first.rfind(':'));
+  if (absl::ConsumePrefix(&host, "[")) absl::ConsumeSuffix(&host, "]");
+  return std::string(host);
+}
+
+}  // namespace
+
 std::shared_ptr<grpc::Channel> MakeChannel(std::string_view addresses,
                                            const ChannelOptions& options) {
+  const std::string target = ChannelTarget(addresses);
   grpc::ChannelArguments args;
+  std::string server_name = options.tls_server_name;
+  if (server_name.empty()) server_name = FirstListedHost(target);
+  if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   args.SetServiceConfigJSON(ServiceConfigJson(options));
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
   if (options.keepalive_time > absl::ZeroDuration()) {
@@ -189,8 +212,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(std::string_view addresses,
     args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   }
   args.SetMaxReceiveMessageSize(options.max_receive_message_bytes);
-  return grpc::CreateCustomChannel(ChannelTarget(addresses),
-                                   grpc::InsecureChannelCredentials(), args);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = options.credentials;
+  if (credentials == nullptr) {
+    credentials = *TlsChannelCredentials(TlsFiles{});
+  }
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 std::unique_ptr<grpc::ClientContext> MakeClientContext(absl::Duration timeout) {

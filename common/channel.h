@@ -6,7 +6,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/server_context.h"
@@ -14,6 +16,12 @@
 namespace thb {
 
 struct ChannelOptions {
+  // From MakeChannelCredentials; null is TLS with the system's roots.
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  // The name the server's certificate must carry, when it differs from the
+  // target's host. A list of addresses has no host of its own: its first
+  // address is used unless this is set.
+  std::string tls_server_name;
   // Attempts (first call included) for idempotent reads that fail
   // UNAVAILABLE. 1 disables retries.
   int max_read_attempts = 4;

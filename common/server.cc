@@ -1,5 +1,7 @@
 #include "common/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <semaphore.h>
 #include <signal.h>
 
@@ -20,6 +22,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/impl/server_builder_option.h"
 
 namespace thb {
 namespace {
@@ -52,6 +55,17 @@ std::string HostPort(absl::string_view host, int port) {
   }
   return absl::StrCat(host, ":", port);
 }
+
+// The health port serves health and nothing else, but the reflection plugin
+// is registered for every builder of the process; this option takes it out.
+class WithoutPlugins : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    plugins->clear();
+  }
+};
 
 // Signals are only counted and posted in the handler (both async-signal-safe);
 // the stop itself runs on a thread of its own. A handler rather than sigwait()
@@ -119,7 +133,7 @@ absl::Status Server::Start() {
     return absl::FailedPreconditionError("the server is already started");
   }
   const std::string address = HostPort(options_.host, options_.port);
-  builder_.AddListeningPort(address, grpc::InsecureServerCredentials(), &port_);
+  if (auto status = AddMainPort(address); !status.ok()) return status;
 
   if (options_.max_connection_age > absl::ZeroDuration()) {
     builder_.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
@@ -152,20 +166,111 @@ absl::Status Server::Start() {
         absl::StrCat("cannot listen on ", address,
                      " (address in use, or not an address of this host?)"));
   }
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (auto status = StartHealthServer(); !status.ok()) {
+    server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    server_.reset();
+    return status;
+  }
   // Liveness only: the process answers. Readiness is per service name, and
   // the overload without a name would set every name at once.
-  health->SetServingStatus("", true);
+  SetStatus("", true);
   for (const std::string& name : service_names_) {
-    health->SetServingStatus(name, ready_names_.count(name) > 0);
+    SetStatus(name, ready_names_.count(name) > 0);
   }
-  THB_LOG(Info) << "listening on " << this->address();
+  THB_LOG(Info) << "listening on " << this->address()
+                << (options_.security.insecure ? " (plaintext, --insecure)"
+                                               : " (TLS)");
+  if (health_server_ != nullptr) {
+    THB_LOG(Info) << "health on " << HostPort(options_.host, health_port_)
+                  << " (plaintext, grpc.health.v1.Health only)";
+  }
+  if (!options_.health_port_file.empty() && health_server_ != nullptr) {
+    if (auto status = WritePortFile(options_.health_port_file, health_port_);
+        !status.ok()) {
+      return status;
+    }
+  }
+  // Last: whoever waits for the port file may call at once.
   if (!options_.port_file.empty()) {
     if (auto status = WritePortFile(options_.port_file, port_); !status.ok()) {
       return status;
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status Server::AddMainPort(const std::string& address) {
+  const ServerSecurity& security = options_.security;
+  if (security.insecure) {
+    if (!IsLoopbackHost(options_.host)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--insecure serves plaintext without authentication, for "
+          "development on loopback only; it refuses --host=",
+          options_.host));
+    }
+    THB_LOG(Warning) << "--insecure: plaintext, and every caller is admitted "
+                        "without authentication";
+    builder_.AddListeningPort(address, grpc::InsecureServerCredentials(),
+                              &port_);
+    return absl::OkStatus();
+  }
+  auto credentials = TlsServerCredentials(security.tls);
+  if (!credentials.ok()) {
+    return absl::Status(
+        credentials.status().code(),
+        absl::StrCat(credentials.status().message(),
+                     " (TLS is required unless --insecure is given)"));
+  }
+  auto authenticator = CallAuthenticator::Create(security.auth);
+  if (!authenticator.ok()) return authenticator.status();
+  authenticator_ = std::move(*authenticator);
+  (*credentials)->SetAuthMetadataProcessor(authenticator_);
+  builder_.AddListeningPort(address, *credentials, &port_);
+  return absl::OkStatus();
+}
+
+absl::Status Server::StartHealthServer() {
+  if (options_.health_port < 0) return absl::OkStatus();
+  const std::string address = HostPort(options_.host, options_.health_port);
+  grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<WithoutPlugins>());
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
+                           &health_port_);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Probes send a few bytes; nothing bigger has any business here.
+  builder.SetMaxReceiveMessageSize(4 << 10);
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    health_server_.reset();
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address,
+        " for health (address in use, or not an address of this host?)"));
+  }
+  return absl::OkStatus();
+}
+
+void Server::SetStatus(const std::string& name, bool serving) {
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(name, serving);
+  }
+  if (health_server_ != nullptr) {
+    health_server_->GetHealthCheckService()->SetServingStatus(name, serving);
+  }
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+    bare = bare.substr(1, bare.size() - 2);
+  }
+  in_addr v4;
+  if (inet_pton(AF_INET, bare.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6;
+  return inet_pton(AF_INET6, bare.c_str(), &v6) == 1 &&
+         IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 std::string Server::address() const { return HostPort(options_.host, port_); }
@@ -184,7 +289,7 @@ void Server::SetReady(const std::string& service_name, bool ready) {
   // Once stopping, readiness only goes down; a late SetReady(true) from a
   // loader thread must not bring traffic back to a draining server.
   if (server_ == nullptr || stop_requested_.HasBeenNotified()) return;
-  server_->GetHealthCheckService()->SetServingStatus(service_name, ready);
+  SetStatus(service_name, ready);
 }
 
 void Server::Wait() { stopped_.WaitForNotification(); }
@@ -202,12 +307,8 @@ void Server::StopAfter(absl::Duration drain, absl::Duration grace) {
       server = server_.get();
     }
     if (server != nullptr) {
-      grpc::HealthCheckServiceInterface* health =
-          server->GetHealthCheckService();
-      health->SetServingStatus("", false);
-      for (const std::string& name : service_names_) {
-        health->SetServingStatus(name, false);
-      }
+      SetStatus("", false);
+      for (const std::string& name : service_names_) SetStatus(name, false);
     }
   }
   if (stopping_elsewhere) {
@@ -222,6 +323,10 @@ void Server::StopAfter(absl::Duration drain, absl::Duration grace) {
       absl::SleepFor(drain);
     }
     server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+    // Probes get NOT_SERVING until the main port is gone, then nothing.
+    if (health_server_ != nullptr) {
+      health_server_->Shutdown(absl::ToChronoTime(absl::Now()));
+    }
     THB_LOG(Info) << "stopped";
   }
   stopped_.Notify();

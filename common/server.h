@@ -10,10 +10,22 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/call_authenticator.h"
+#include "common/tls.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 
 namespace thb {
+
+// How the main port is protected. The default is the secure one: a server
+// without TLS files refuses to start unless it is told `insecure`.
+struct ServerSecurity {
+  // Plaintext, and every caller admitted unauthenticated: for development on
+  // loopback only, so a non-loopback host is refused.
+  bool insecure = false;
+  TlsFiles tls;
+  AuthOptions auth;
+};
 
 struct ServerOptions {
   // Listen address: "127.0.0.1", "::1", "0.0.0.0" ...
@@ -37,7 +49,16 @@ struct ServerOptions {
   absl::Duration keepalive_timeout = absl::Seconds(10);
   int max_receive_message_bytes = 64 << 20;
   int max_send_message_bytes = 64 << 20;
+  ServerSecurity security;
+  // A plaintext port on `host` that serves grpc.health.v1.Health and nothing
+  // else, for probes that cannot speak TLS (Kubernetes'); 0 picks a free
+  // one, a negative port has none.
+  int health_port = -1;
+  std::string health_port_file;
 };
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool IsLoopbackHost(const std::string& host);
 
 // Runs one gRPC server with what every thb service needs: grpc.health.v1
 // (liveness on "" and readiness per service name, set apart), server
@@ -59,6 +80,8 @@ class Server {
   // The bound port (after Start()).
   int port() const { return port_; }
   std::string address() const;
+  // The health port (after Start()), or 0 without one.
+  int health_port() const { return health_port_; }
 
   // Readiness of one service name, e.g.
   // "thb.registry.v1.CountryRegistryService".
@@ -75,10 +98,18 @@ class Server {
  private:
   // Stop() with the given waits; the destructor stops without any.
   void StopAfter(absl::Duration drain, absl::Duration grace);
+  absl::Status AddMainPort(const std::string& address);
+  absl::Status StartHealthServer();
+  // Sets one name's status on the main server and the health server alike.
+  void SetStatus(const std::string& name, bool serving)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   ServerOptions options_;
   grpc::ServerBuilder builder_;
   std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<CallAuthenticator> authenticator_;
+  std::unique_ptr<grpc::Server> health_server_;
+  int health_port_ = 0;
   // Readiness names in the order they were first given to SetReady().
   std::vector<std::string> service_names_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> ready_names_ ABSL_GUARDED_BY(mu_);

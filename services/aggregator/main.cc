@@ -23,7 +23,7 @@
 #include "services/aggregator/stats_service.h"
 #include "services/registry/client/registry_mirror.h"
 
-THB_SERVER_FLAGS(50053);
+THB_SERVER_FLAGS(50053, 50063);
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
           "Address of thb-registry (EMN statuses, regions, organisations).");
 ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
@@ -61,19 +61,25 @@ int main(int argc, char** argv) {
   thb::Server server(thb::ServerOptionsFromFlags());
   thb::InstallSignalHandlers(&server);
 
+  const auto outgoing = thb::OutgoingChannelOptionsFromFlags();
+  if (!outgoing.ok()) {
+    THB_LOG(Error) << outgoing.status();
+    return EXIT_FAILURE;
+  }
+
   thb::registry::RegistryMirror::Options mirror_options;
   mirror_options.address = absl::GetFlag(FLAGS_registry);
   // Statistics judge EMN statuses on the last known registry; an outage
   // makes answers older, not wrong, so the copy never expires here.
   mirror_options.max_staleness = absl::InfiniteDuration();
   thb::registry::RegistryMirror registry(
-      thb::MakeChannel(absl::GetFlag(FLAGS_registry)), mirror_options);
+      thb::MakeChannel(absl::GetFlag(FLAGS_registry), *outgoing), mirror_options);
   registry.Start();
 
   thb::aggregator::IndexFollower::Options follower_options;
   follower_options.address = absl::GetFlag(FLAGS_cooperation);
   thb::aggregator::IndexFollower index(
-      thb::MakeChannel(absl::GetFlag(FLAGS_cooperation)), follower_options);
+      thb::MakeChannel(absl::GetFlag(FLAGS_cooperation), *outgoing), follower_options);
   index.Start();
 
   std::unique_ptr<thb::RedisPool> redis;

@@ -18,7 +18,7 @@
 #include "services/cooperation/sqlite_cooperation_store.h"
 #include "services/registry/client/registry_mirror.h"
 
-THB_SERVER_FLAGS(50052);
+THB_SERVER_FLAGS(50052, 50062);
 ABSL_FLAG(std::string, db, "thb-cooperation.sqlite3",
           "SQLite database file; created on first start.");
 ABSL_FLAG(std::string, registry, "127.0.0.1:50051",
@@ -60,11 +60,17 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
 
+  const auto outgoing = thb::OutgoingChannelOptionsFromFlags();
+  if (!outgoing.ok()) {
+    THB_LOG(Error) << outgoing.status();
+    return EXIT_FAILURE;
+  }
+
   thb::registry::RegistryMirror::Options mirror_options;
   mirror_options.address = absl::GetFlag(FLAGS_registry);
   mirror_options.max_staleness = absl::GetFlag(FLAGS_registry_max_staleness);
   thb::registry::RegistryMirror registry(
-      thb::MakeChannel(absl::GetFlag(FLAGS_registry)), mirror_options);
+      thb::MakeChannel(absl::GetFlag(FLAGS_registry), *outgoing), mirror_options);
   registry.Start();
 
   thb::cooperation::CoreOptions core_options;

@@ -16,7 +16,7 @@
 #include "services/registry/registry_service.h"
 #include "services/registry/sqlite_registry_store.h"
 
-THB_SERVER_FLAGS(50051);
+THB_SERVER_FLAGS(50051, 50061);
 ABSL_FLAG(std::string, db, "thb-registry.sqlite3",
           "SQLite database file; created on first start.");
 ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,

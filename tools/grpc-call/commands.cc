@@ -18,6 +18,7 @@
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/text_format.h"
+#include "common/tls.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -70,8 +71,7 @@ class Session {
   Session(const std::string& address, const Options& options)
       : options_(options),
         deadline_(absl::Now() + options.timeout),
-        channel_(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+        channel_(grpc::CreateChannel(address, options.credentials)),
         database_(channel_, deadline_),
         pool_(&database_, &build_errors_),
         factory_(&pool_) {}
@@ -353,6 +353,12 @@ int Run(const std::vector<std::string>& args, const Options& options,
          session->DescribeDetails(std::string(*details))) {
       err << line << "\n";
     }
+  }
+  if (const std::string hint =
+          SecurityHint(static_cast<grpc::StatusCode>(status.code()),
+                       std::string(status.message()));
+      !hint.empty()) {
+    err << "hint: " << hint << "\n";
   }
   return static_cast<int>(status.code());
 }

@@ -3,11 +3,13 @@
 
 #include <cstdint>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "grpcpp/security/credentials.h"
 
 namespace thb::grpc_call {
 
@@ -28,6 +30,8 @@ struct Options {
   bool emit_defaults = false;
   // A server-streaming call ends after this many responses; 0 reads all.
   int64_t max_messages = 0;
+  // How the channel is secured (common/tls.h: MakeChannelCredentials).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // Runs `args` (ADDRESS COMMAND [ARG...]) and returns the exit code: 0 on

@@ -10,9 +10,14 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/client_flags.h"
+#include "common/config.h"
+#include "common/tls.h"
 #include "tools/grpc-call/commands.h"
 
+THB_CLIENT_SECURITY_FLAGS();
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "Deadline of the whole command: reflection lookups and the call.");
 ABSL_FLAG(thb::grpc_call::OutputFormat, format,
@@ -42,13 +47,22 @@ constexpr char kUsage[] =
   grpc-call [flags] ADDRESS health [SERVICE]
       grpc.health.v1.Health/Check; exits 0 only when SERVING.
 
-ADDRESS is host:port (plaintext). On an error the exit code is the gRPC
-status code, and stderr has "ERROR: CODE: message" and the error details.)";
+ADDRESS is host:port, spoken over TLS (--tls_ca, and --tls_cert/--tls_key
+or --token to say who you are), or plaintext with --insecure. On an error
+the exit code is the gRPC status code, and stderr has "ERROR: CODE:
+message", the error details, and a hint when the failure was one of
+security.)";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
+  absl::SetProgramUsageMessage(absl::StrCat(
+      kUsage, "\n\n", thb::EnvironmentUsage(thb::ClientSecurityBindings())));
+  if (absl::Status status = thb::ApplyEnvironment(thb::ClientSecurityBindings());
+      !status.ok()) {
+    std::cerr << "ERROR: " << status.message() << "\n";
+    return 2;
+  }
   // --help lists the flags of files named after the program; this one's
   // flags live in main.cc.
   absl::FlagsUsageConfig usage_config;
@@ -70,6 +84,13 @@ int main(int argc, char** argv) {
   options.proto_names = absl::GetFlag(FLAGS_proto_names);
   options.emit_defaults = absl::GetFlag(FLAGS_emit_defaults);
   options.max_messages = absl::GetFlag(FLAGS_max_messages);
+  auto credentials =
+      thb::MakeChannelCredentials(thb::ClientSecurityFromFlags());
+  if (!credentials.ok()) {
+    std::cerr << "ERROR: " << credentials.status().message() << "\n";
+    return 2;
+  }
+  options.credentials = std::move(*credentials);
 
   std::vector<std::string> args(positional.begin() + 1, positional.end());
   return thb::grpc_call::Run(args, options, std::cout, std::cerr);

@@ -6,6 +6,7 @@
 #include "common/errors.h"
 #include "common/grpc_status.h"
 #include "common/string_view.h"
+#include "common/tls.h"
 
 namespace thb::thbctl {
 namespace {
@@ -14,6 +15,12 @@ namespace {
 // send them.
 constexpr char kUsageReason[] = "THBCTL_USAGE";
 constexpr char kReportedReason[] = "THBCTL_REPORTED";
+
+ChannelOptions ChannelOptionsOf(const Endpoints& endpoints) {
+  ChannelOptions options;
+  options.credentials = endpoints.credentials;
+  return options;
+}
 
 }  // namespace
 
@@ -47,6 +54,12 @@ int ReportError(const absl::Status& status, std::ostream& err) {
     err << "  field " << violation.field << ": " << violation.description
         << "\n";
   }
+  if (const std::string hint =
+          SecurityHint(static_cast<grpc::StatusCode>(status.code()),
+                       ToStd(status.message()));
+      !hint.empty()) {
+    err << "hint: " << hint << "\n";
+  }
   return kExitFailure;
 }
 
@@ -72,7 +85,7 @@ const Client<RegistryStub>& Clients::registry() {
     registry_ = std::make_unique<Client<RegistryStub>>(
         "registry", endpoints_.registry, endpoints_.timeout,
         registry::v1::CountryRegistryService::NewStub(
-            MakeChannel(endpoints_.registry)));
+            MakeChannel(endpoints_.registry, ChannelOptionsOf(endpoints_))));
   }
   return *registry_;
 }
@@ -82,7 +95,7 @@ const Client<CooperationStub>& Clients::cooperation() {
     cooperation_ = std::make_unique<Client<CooperationStub>>(
         "cooperation", endpoints_.cooperation, endpoints_.timeout,
         cooperation::v1::CooperationRecordService::NewStub(
-            MakeChannel(endpoints_.cooperation)));
+            MakeChannel(endpoints_.cooperation, ChannelOptionsOf(endpoints_))));
   }
   return *cooperation_;
 }
@@ -92,7 +105,7 @@ const Client<StatsStub>& Clients::stats() {
     stats_ = std::make_unique<Client<StatsStub>>(
         "aggregator", endpoints_.aggregator, endpoints_.timeout,
         stats::v1::StatisticsService::NewStub(
-            MakeChannel(endpoints_.aggregator)));
+            MakeChannel(endpoints_.aggregator, ChannelOptionsOf(endpoints_))));
   }
   return *stats_;
 }

@@ -104,6 +104,8 @@ struct Endpoints {
   std::string cooperation;
   std::string aggregator;
   absl::Duration timeout = absl::Seconds(30);
+  // How every channel is secured (MakeChannelCredentials).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
 };
 
 // The clients of a command, each made on first use, so that a command

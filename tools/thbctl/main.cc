@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "common/client_flags.h"
 #include "common/config.h"
 #include "common/string_view.h"
 #include "services/registry/reference_data.h"
@@ -35,6 +36,7 @@ ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
 ABSL_FLAG(std::string, aggregator, "127.0.0.1:50053",
           "Address of the aggregator (env THB_AGGREGATOR_ADDRESS); a "
           "comma-separated list is spread round-robin.");
+THB_CLIENT_SECURITY_FLAGS();
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30), "Deadline of each call.");
 
 // Output.
@@ -186,14 +188,26 @@ Services:
   A comma-separated list of addresses is spread round-robin.
   --timeout      Deadline of each call (default 30s).
 
+Security: every call is TLS. --tls_ca (THB_TLS_CA) verifies the servers;
+  --tls_cert and --tls_key (THB_TLS_CERT, THB_TLS_KEY) or --token
+  (THB_TOKEN, a JWT) say who you are. --insecure (THB_INSECURE) speaks
+  plaintext to servers started with --insecure.
+
 Exit codes: 0 done, 1 an error or a check with errors, 2 a usage error.
 )";
 
 const std::vector<EnvBinding>& EnvironmentBindings() {
   static const auto* const bindings =
-      new std::vector<EnvBinding>{{"registry", "THB_REGISTRY_ADDRESS"},
-                                  {"cooperation", "THB_COOPERATION_ADDRESS"},
-                                  {"aggregator", "THB_AGGREGATOR_ADDRESS"}};
+      new std::vector<EnvBinding>([] {
+        std::vector<EnvBinding> all = {
+            {"registry", "THB_REGISTRY_ADDRESS"},
+            {"cooperation", "THB_COOPERATION_ADDRESS"},
+            {"aggregator", "THB_AGGREGATOR_ADDRESS"}};
+        for (EnvBinding& binding : ClientSecurityBindings()) {
+          all.push_back(std::move(binding));
+        }
+        return all;
+      }());
   return *bindings;
 }
 
@@ -503,9 +517,9 @@ int Main(int argc, char** argv) {
   if (timeout <= absl::ZeroDuration()) {
     return ReportError(UsageError("--timeout: must be positive"), std::cerr);
   }
-  const Endpoints endpoints{absl::GetFlag(FLAGS_registry),
-                            absl::GetFlag(FLAGS_cooperation),
-                            absl::GetFlag(FLAGS_aggregator), timeout};
+  Endpoints endpoints{absl::GetFlag(FLAGS_registry),
+                      absl::GetFlag(FLAGS_cooperation),
+                      absl::GetFlag(FLAGS_aggregator), timeout};
   for (const auto& [flag, address] :
        {std::pair{"--registry", endpoints.registry},
         std::pair{"--cooperation", endpoints.cooperation},
@@ -515,6 +529,12 @@ int Main(int argc, char** argv) {
                          std::cerr);
     }
   }
+  auto credentials = MakeChannelCredentials(ClientSecurityFromFlags());
+  if (!credentials.ok()) {
+    return ReportError(UsageError(std::string(credentials.status().message())),
+                       std::cerr);
+  }
+  endpoints.credentials = std::move(*credentials);
   Clients clients(endpoints);
   const absl::Status status = Dispatch(args, clients, std::cout, std::cerr);
   std::cout.flush();
