@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/logging.h"
+#include "common/secret_file.h"
 #include "common/string_view.h"
 
 namespace thb {
@@ -87,6 +88,22 @@ std::string DescribeIoError(const redisContext& context, int error_number,
 
 }  // namespace
 
+absl::StatusOr<std::string> ReadRedisPasswordFile(const std::string& path) {
+  constexpr std::string_view kWhat = "redis password file";
+  absl::StatusOr<std::string> password = ReadSecretFile(kWhat, path);
+  if (!password.ok()) return password.status();
+  // Editors and `echo` end a file with a newline; it is not the password's.
+  if (!password->empty() && password->back() == '\n') {
+    password->pop_back();
+    if (!password->empty() && password->back() == '\r') password->pop_back();
+  }
+  if (password->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ToAbsl(kWhat), " \"", path, "\": holds no password"));
+  }
+  return password;
+}
+
 void RedisPool::ContextDeleter::operator()(redisContext* context) const {
   redisFree(context);
 }
@@ -119,6 +136,10 @@ absl::StatusOr<std::unique_ptr<RedisPool>> RedisPool::Create(
   }
   if (options.backoff_max < options.backoff_initial) {
     return invalid("backoff_max", "is shorter than backoff_initial");
+  }
+  if (!options.user.empty() && options.password.empty()) {
+    return invalid("user", absl::StrCat("\"", options.user,
+                                        "\" is given without a password"));
   }
 
   const std::string& address = options.address;
@@ -263,11 +284,12 @@ absl::Status RedisPool::Run(const std::vector<std::string_view>& argv,
   }
 
   absl::Status status;
+  bool auth_refused = false;
   {
     ScopedSigpipeBlock no_sigpipe;
     if (slot->context == nullptr) {
       slot->epoch = epoch;
-      status = Connect(*slot);
+      status = Connect(*slot, auth_refused);
     }
     if (status.ok()) {
       std::vector<const char*> pieces;
@@ -304,7 +326,7 @@ absl::Status RedisPool::Run(const std::vector<std::string_view>& argv,
     RecordSuccess();
   } else {
     errors_.fetch_add(1, std::memory_order_relaxed);
-    RecordFailure(status, epoch);
+    RecordFailure(status, epoch, /*always_log=*/auth_refused);
   }
   return status;
 }
@@ -341,7 +363,7 @@ void RedisPool::Return(Slot slot) {
   }
 }
 
-absl::Status RedisPool::Connect(Slot& slot) {
+absl::Status RedisPool::Connect(Slot& slot, bool& auth_refused) {
   const struct timeval connect_timeout =
       absl::ToTimeval(options_.connect_timeout);
   ContextPtr context(
@@ -359,6 +381,38 @@ absl::Status RedisPool::Connect(Slot& slot) {
   if (redisSetTimeout(context.get(),
                       absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
     return Unavailable(absl::StrCat("set timeout: ", context->errstr));
+  }
+  if (!options_.password.empty()) {
+    std::vector<const char*> pieces = {"AUTH"};
+    std::vector<size_t> lengths = {4};
+    if (!options_.user.empty()) {
+      pieces.push_back(options_.user.data());
+      lengths.push_back(options_.user.size());
+    }
+    pieces.push_back(options_.password.data());
+    lengths.push_back(options_.password.size());
+    ReplyPtr reply(static_cast<redisReply*>(
+        redisCommandArgv(context.get(), static_cast<int>(pieces.size()),
+                         pieces.data(), lengths.data())));
+    const int error_number = errno;
+    if (reply == nullptr) {
+      return Unavailable(absl::StrCat(
+          "AUTH: ",
+          DescribeIoError(*context, error_number, options_.command_timeout)));
+    }
+    // Redis's refusals (WRONGPASS, ERR ... no password configured) never
+    // repeat the password, so they are shown as they are.
+    if (reply->type == REDIS_REPLY_ERROR ||
+        !(reply->type == REDIS_REPLY_STATUS && ReplyText(*reply) == "OK")) {
+      auth_refused = true;
+      const std::string why =
+          reply->type == REDIS_REPLY_ERROR
+              ? std::string(ReplyText(*reply))
+              : std::string(UnexpectedReply(*reply).message());
+      return Unavailable(absl::StrCat(
+          "AUTH as user \"", options_.user.empty() ? "default" : options_.user,
+          "\" refused: ", why));
+    }
   }
   slot.context = std::move(context);
   return absl::OkStatus();
@@ -380,7 +434,8 @@ void RedisPool::RecordSuccess() {
   }
 }
 
-void RedisPool::RecordFailure(const absl::Status& status, int64_t epoch) {
+void RedisPool::RecordFailure(const absl::Status& status, int64_t epoch,
+                              bool always_log) {
   bool first = false;
   absl::Duration backoff;
   {
@@ -396,7 +451,7 @@ void RedisPool::RecordFailure(const absl::Status& status, int64_t epoch) {
     backoff_ = std::min(backoff_ * 2, options_.backoff_max);
     probing_ = false;
   }
-  if (first) {
+  if (first || always_log) {
     THB_LOG(Warning) << status.message() << "; commands refused for "
                      << absl::FormatDuration(backoff)
                      << ", then retried with exponential backoff";

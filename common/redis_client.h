@@ -24,6 +24,11 @@ namespace thb {
 struct RedisOptions {
   // "host:port" ("[::1]:6379" for IPv6) or "unix:/path/to/redis.sock".
   std::string address;
+  // Sent on every new connection before any command: "AUTH user password"
+  // with an ACL user, else "AUTH password"; nothing when empty. Never shown
+  // in a message or log.
+  std::string user;
+  std::string password;
   // At most this many connections, and so this many commands in flight.
   int pool_size = 8;
   absl::Duration connect_timeout = absl::Milliseconds(250);
@@ -43,6 +48,11 @@ struct RedisCounters {
   int64_t bypasses = 0;  // commands refused untried during a backoff
 };
 
+// The password in the file at `path` (--redis_password_file), without one
+// trailing newline; INVALID_ARGUMENT naming the file if it cannot be read or
+// holds no password.
+absl::StatusOr<std::string> ReadRedisPasswordFile(const std::string& path);
+
 // A checkout pool of blocking connections to one Redis server, safe to use
 // from any number of threads (a hiredis context is not: each is used by one
 // thread at a time). Connections open lazily. Commands block for at most
@@ -54,7 +64,8 @@ struct RedisCounters {
 // connection, and opens a backoff window during which commands answer
 // UNAVAILABLE at once: an unreachable Redis costs callers nothing. When the
 // window ends, one command probes; the others keep being refused until it
-// succeeds.
+// succeeds. A refused AUTH is such a failure too, logged at every attempt
+// to reconnect (a wrong password does not heal the way an outage does).
 class RedisPool {
  public:
   // INVALID_ARGUMENT for a malformed address or option; does not connect.
@@ -107,10 +118,14 @@ class RedisPool {
                    const ReplyHandler& on_reply);
   absl::StatusOr<Slot> Checkout();
   void Return(Slot slot);
-  absl::Status Connect(Slot& slot);
+  // Connects and authenticates; `auth_refused` says whether Redis refused
+  // the AUTH.
+  absl::Status Connect(Slot& slot, bool& auth_refused);
   void RecordSuccess();
-  // `epoch` is the value of `failures_seen_` when the command started.
-  void RecordFailure(const absl::Status& status, int64_t epoch);
+  // `epoch` is the value of `failures_seen_` when the command started. The
+  // first failure of a run is logged, and with `always_log` every one.
+  void RecordFailure(const absl::Status& status, int64_t epoch,
+                     bool always_log);
   absl::Status Unavailable(std::string_view what) const;
 
   const RedisOptions options_;

@@ -4,6 +4,8 @@
 # dataset imported, and the aggregator; then prints the study's figures.
 #   THB_DATA_DIR   where the SQLite files and Redis's directory live
 #                  (default: .thb/data)
+#   THB_SECRETS_DIR  where the Redis password and the cache's HMAC key are
+#                  made on the first run (default: .thb/secrets)
 #   THB_REGISTRY_PORT, THB_COOPERATION_PORT, THB_AGGREGATOR_PORT,
 #   THB_REDIS_PORT and the other THB_* variables of README.md apply.
 set -euo pipefail
@@ -20,6 +22,23 @@ export THB_REGISTRY_ADDRESS="127.0.0.1:${THB_REGISTRY_PORT:-50051}"
 export THB_COOPERATION_ADDRESS="127.0.0.1:${THB_COOPERATION_PORT:-50052}"
 export THB_AGGREGATOR_ADDRESS="127.0.0.1:${THB_AGGREGATOR_PORT:-50053}"
 export THB_REDIS_ADDRESS="127.0.0.1:$redis_port"
+
+# Made once, readable by this user only; the password reaches Redis in a
+# config file rather than on a command line that `ps` shows.
+secrets_dir="${THB_SECRETS_DIR:-.thb/secrets}"
+(
+  umask 077
+  mkdir -p "$secrets_dir"
+  random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+  [[ -s "$secrets_dir/redis-password" ]] ||
+    random_hex >"$secrets_dir/redis-password"
+  [[ -s "$secrets_dir/cache-hmac-key" ]] ||
+    random_hex >"$secrets_dir/cache-hmac-key"
+  echo "requirepass $(cat "$secrets_dir/redis-password")" \
+    >"$secrets_dir/redis.conf"
+)
+export THB_REDIS_PASSWORD_FILE="$secrets_dir/redis-password"
+export THB_CACHE_HMAC_KEY_FILE="$secrets_dir/cache-hmac-key"
 
 pids=()
 stop() {
@@ -45,9 +64,11 @@ wait_healthy() {
 }
 
 # A Redis already answering on the port (the distribution's service, say)
-# is used as it is.
+# is used as it is: unless it requires the password in
+# $secrets_dir/redis-password, answers are computed and not cached.
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
-  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$data_dir/redis" \
+  redis-server "$secrets_dir/redis.conf" --port "$redis_port" \
+    --bind 127.0.0.1 --dir "$data_dir/redis" \
     --save '' --appendonly no --loglevel warning &
   pids+=($!)
 fi

@@ -17,6 +17,16 @@ bench_init() {
   work=$(mktemp -d)
   pids=()
   trap bench_cleanup EXIT
+  # The Redis password and the cache's HMAC key of this run, in the
+  # scratch directory; the password reaches Redis in a config file, not
+  # on a command line that `ps` shows.
+  (
+    umask 077
+    random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+    random_hex >"$work/redis-password"
+    random_hex >"$work/cache-hmac-key"
+    echo "requirepass $(cat "$work/redis-password")" >"$work/redis.conf"
+  )
 }
 
 bench_cleanup() {
@@ -51,7 +61,7 @@ machine_line() {
 # start_redis NAME: Redis on the Unix socket $work/NAME.sock, no
 # persistence; sets redis_pid.
 start_redis() {
-  redis-server --port 0 --unixsocket "$work/$1.sock" --save '' \
+  redis-server "$work/redis.conf" --port 0 --unixsocket "$work/$1.sock" --save '' \
     --appendonly no --dir "$work" --loglevel warning &
   redis_pid=$!
   pids+=("$redis_pid")
@@ -83,6 +93,8 @@ start_aggregator() {
   "$bin/services/aggregator/thb-aggregator" --port=0 \
     --port_file="$work/$1.port" --registry="$registry" \
     --cooperation="$cooperation" --redis="$2" \
+    --redis_password_file="$work/redis-password" \
+    --cache_hmac_key_file="$work/cache-hmac-key" \
     --benchmark_echo 2>"$work/$1.log" &
   aggregator_pid=$!
   pids+=("$aggregator_pid")

@@ -4,10 +4,13 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/channel.h"
@@ -18,6 +21,7 @@
 #include "common/redis_client.h"
 #include "common/server.h"
 #include "common/server_flags.h"
+#include "services/aggregator/cache_mac.h"
 #include "services/aggregator/index_follower.h"
 #include "services/aggregator/response_cache.h"
 #include "services/aggregator/stats_service.h"
@@ -31,6 +35,16 @@ ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
 ABSL_FLAG(std::string, redis, "127.0.0.1:6379",
           "Redis shared by the replicas as a response cache; empty disables "
           "the cache.");
+ABSL_FLAG(std::string, redis_user, "",
+          "ACL user to authenticate to Redis as (AUTH user password); empty "
+          "sends AUTH password, for the default user.");
+ABSL_FLAG(std::string, redis_password_file, "",
+          "File holding the Redis password (one trailing newline dropped); "
+          "required with --redis.");
+ABSL_FLAG(std::string, cache_hmac_key_file, "",
+          "File whose bytes (at least 32) are the HMAC-SHA256 key every "
+          "cached value is sealed with, shared by the replicas; required "
+          "with --redis.");
 ABSL_FLAG(absl::Duration, cache_ttl, absl::Minutes(5),
           "Lifetime of a cached answer (each entry ±20%).");
 ABSL_FLAG(int, redis_pool, 16, "Redis connections of this replica.");
@@ -43,6 +57,65 @@ ABSL_FLAG(bool, benchmark_echo, false,
           "Also serve /thb.bench.v1.Echo/Echo, a trivial RPC that benchmarks "
           "compare StatisticsService with.");
 
+namespace {
+
+// Secure by default: a Redis reached without a password is open to anyone
+// who can reach it. This is the one Redis requirement --insecure may relax;
+// the MAC below is required either way.
+absl::Status RequireRedisPassword() {
+  if (absl::GetFlag(FLAGS_redis).empty() ||
+      !absl::GetFlag(FLAGS_redis_password_file).empty()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      "--redis_password_file is required with --redis (or --redis= to run "
+      "without the cache)");
+}
+
+// Redis and the MAC that seals what goes into it: both, or neither when
+// --redis is empty.
+struct CacheBackend {
+  std::unique_ptr<thb::RedisPool> redis;
+  std::optional<thb::aggregator::CacheMac> mac;
+};
+
+absl::StatusOr<CacheBackend> MakeCacheBackend() {
+  CacheBackend backend;
+  const std::string address = absl::GetFlag(FLAGS_redis);
+  if (address.empty()) return backend;
+  // Anyone who can write to Redis could otherwise choose the answers.
+  if (absl::GetFlag(FLAGS_cache_hmac_key_file).empty()) {
+    return absl::InvalidArgumentError(
+        "--cache_hmac_key_file is required with --redis (or --redis= to run "
+        "without the cache)");
+  }
+  absl::StatusOr<thb::aggregator::CacheMac> mac =
+      thb::aggregator::CacheMac::FromKeyFile(
+          absl::GetFlag(FLAGS_cache_hmac_key_file));
+  if (!mac.ok()) return mac.status();
+  backend.mac.emplace(*std::move(mac));
+
+  thb::RedisOptions options;
+  options.address = address;
+  options.user = absl::GetFlag(FLAGS_redis_user);
+  if (const std::string path = absl::GetFlag(FLAGS_redis_password_file);
+      !path.empty()) {
+    absl::StatusOr<std::string> password = thb::ReadRedisPasswordFile(path);
+    if (!password.ok()) return password.status();
+    options.password = *std::move(password);
+  }
+  options.pool_size = absl::GetFlag(FLAGS_redis_pool);
+  options.connect_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  options.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  absl::StatusOr<std::unique_ptr<thb::RedisPool>> pool =
+      thb::RedisPool::Create(std::move(options));
+  if (!pool.ok()) return pool.status();
+  backend.redis = *std::move(pool);
+  return backend;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   thb::ParseFlagsWithEnvironment(
       argc, argv,
@@ -50,6 +123,9 @@ int main(int argc, char** argv) {
           "AGGREGATOR", {{"registry", "THB_REGISTRY_ADDRESS"},
                          {"cooperation", "THB_COOPERATION_ADDRESS"},
                          {"redis", "THB_REDIS_ADDRESS"},
+                         {"redis_user", "THB_REDIS_USER"},
+                         {"redis_password_file", "THB_REDIS_PASSWORD_FILE"},
+                         {"cache_hmac_key_file", "THB_CACHE_HMAC_KEY_FILE"},
                          {"cache_ttl", "THB_CACHE_TTL"},
                          {"redis_pool", "THB_REDIS_POOL"},
                          {"redis_timeout", "THB_REDIS_TIMEOUT"},
@@ -57,6 +133,16 @@ int main(int argc, char** argv) {
                          {"default_timeout", "THB_DEFAULT_TIMEOUT"}}),
       "The statistics service of thb.");
   thb::SetLogName("aggregator");
+
+  if (absl::Status status = RequireRedisPassword(); !status.ok()) {
+    THB_LOG(Error) << status.message();
+    return EXIT_FAILURE;
+  }
+  absl::StatusOr<CacheBackend> cache_backend = MakeCacheBackend();
+  if (!cache_backend.ok()) {
+    THB_LOG(Error) << cache_backend.status().message();
+    return EXIT_FAILURE;
+  }
 
   thb::Server server(thb::ServerOptionsFromFlags());
   thb::InstallSignalHandlers(&server);
@@ -82,25 +168,13 @@ int main(int argc, char** argv) {
       thb::MakeChannel(absl::GetFlag(FLAGS_cooperation), *outgoing), follower_options);
   index.Start();
 
-  std::unique_ptr<thb::RedisPool> redis;
-  if (const std::string address = absl::GetFlag(FLAGS_redis);
-      !address.empty()) {
-    thb::RedisOptions redis_options;
-    redis_options.address = address;
-    redis_options.pool_size = absl::GetFlag(FLAGS_redis_pool);
-    redis_options.connect_timeout = absl::GetFlag(FLAGS_redis_timeout);
-    redis_options.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
-    auto pool = thb::RedisPool::Create(redis_options);
-    if (!pool.ok()) {
-      THB_LOG(Error) << pool.status();
-      return EXIT_FAILURE;
-    }
-    redis = std::move(*pool);
-  }
   thb::aggregator::ResponseCacheOptions cache_options;
-  cache_options.enabled = redis != nullptr;
+  cache_options.enabled = cache_backend->redis != nullptr;
   cache_options.ttl = absl::GetFlag(FLAGS_cache_ttl);
-  thb::aggregator::ResponseCache cache(redis.get(), cache_options);
+  thb::aggregator::ResponseCache cache(
+      cache_backend->redis.get(),
+      cache_backend->mac.has_value() ? &*cache_backend->mac : nullptr,
+      cache_options);
 
   thb::Executor executor(absl::GetFlag(FLAGS_query_threads));
   thb::aggregator::StatsService service(&index, &registry, &cache, &executor,

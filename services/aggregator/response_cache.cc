@@ -8,7 +8,9 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/fingerprint.h"
+#include "common/logging.h"
 #include "common/string_view.h"
 
 namespace thb::aggregator {
@@ -40,12 +42,17 @@ std::string CacheKey(std::string_view method,
                       ":", registry_revision, ":", cooperation_revision);
 }
 
-ResponseCache::ResponseCache(RedisPool* redis, ResponseCacheOptions options)
-    : redis_(redis), options_(options) {}
+ResponseCache::ResponseCache(RedisPool* redis, const CacheMac* mac,
+                             ResponseCacheOptions options)
+    : redis_(redis), mac_(mac), options_(options) {}
+
+bool ResponseCache::UsesRedis() const {
+  return options_.enabled && redis_ != nullptr && mac_ != nullptr;
+}
 
 absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
     const std::string& key, const Compute& compute) {
-  if (!options_.enabled || redis_ == nullptr) {
+  if (!UsesRedis()) {
     computations_.fetch_add(1, std::memory_order_relaxed);
     absl::StatusOr<std::string> value = compute();
     if (!value.ok()) return value.status();
@@ -62,8 +69,14 @@ absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
   if (!cached.ok()) {
     if_computed = CacheOutcome::kBypass;
   } else if (cached->has_value()) {
-    StoreLocal(key, **cached, JitteredTtl());
-    return Count(CacheResult{**std::move(cached), CacheOutcome::kHit});
+    absl::StatusOr<std::string> value = mac_->Open(key, **cached);
+    if (value.ok()) {
+      StoreLocal(key, *value, JitteredTtl());
+      return Count(CacheResult{*std::move(value), CacheOutcome::kHit});
+    }
+    // Never served: computed again, and the store below overwrites it.
+    rejected_.fetch_add(1, std::memory_order_relaxed);
+    LogRejected(key, value.status());
   }
 
   std::shared_ptr<Flight> flight;
@@ -107,7 +120,8 @@ absl::StatusOr<CacheResult> ResponseCache::ComputeAndStore(
   if (!value.ok()) return value.status();
   if (outcome == CacheOutcome::kMiss) {
     const absl::Duration ttl = JitteredTtl();
-    if (redis_->Set(key, *value, ttl).ok()) {
+    absl::StatusOr<std::string> sealed = mac_->Seal(key, *value);
+    if (sealed.ok() && redis_->Set(key, *sealed, ttl).ok()) {
       StoreLocal(key, *value, ttl);
     } else {
       outcome = CacheOutcome::kBypass;
@@ -119,7 +133,7 @@ absl::StatusOr<CacheResult> ResponseCache::ComputeAndStore(
 // The local tier holds only what Redis holds too (a hit, or a successful
 // store), so with Redis down answers are computed and say so.
 std::optional<std::string> ResponseCache::PeekLocal(const std::string& key) {
-  if (!options_.enabled || redis_ == nullptr || options_.local_entries <= 0) {
+  if (!UsesRedis() || options_.local_entries <= 0) {
     return std::nullopt;
   }
   absl::MutexLock lock(&local_mu_);
@@ -162,6 +176,31 @@ CacheResult ResponseCache::Count(CacheResult result) {
   return result;
 }
 
+// The key is shown (it names a method, a request fingerprint and
+// revisions), the value never: it is whatever someone chose to plant.
+void ResponseCache::LogRejected(const std::string& key,
+                                const absl::Status& why) {
+  int64_t also = 0;
+  {
+    absl::MutexLock lock(&log_mu_);
+    const absl::Time now = absl::Now();
+    if (now < next_rejected_log_) {
+      ++unlogged_rejections_;
+      return;
+    }
+    next_rejected_log_ = now + kRejectedLogInterval;
+    also = unlogged_rejections_;
+    unlogged_rejections_ = 0;
+  }
+  const std::string also_refused =
+      also == 0 ? ""
+                : absl::StrCat(" (and ", also, " more refused in the last ",
+                               absl::FormatDuration(kRejectedLogInterval), ")");
+  THB_LOG(Warning) << "refused the value cached under \"" << key
+                   << "\": " << why.message() << "; computed and stored again"
+                   << also_refused;
+}
+
 absl::Duration ResponseCache::JitteredTtl() {
   absl::Duration ttl = options_.ttl;
   if (options_.jitter > 0) {
@@ -179,6 +218,7 @@ ResponseCacheCounters ResponseCache::counters() const {
   counters.bypasses = bypasses_.load(std::memory_order_relaxed);
   counters.computations = computations_.load(std::memory_order_relaxed);
   counters.shared = shared_.load(std::memory_order_relaxed);
+  counters.rejected = rejected_.load(std::memory_order_relaxed);
   return counters;
 }
 

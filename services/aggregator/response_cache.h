@@ -17,15 +17,16 @@
 #include "absl/time/time.h"
 #include "common/redis_client.h"
 #include "google/protobuf/message.h"
+#include "services/aggregator/cache_mac.h"
 
 namespace thb::aggregator {
 
 // Where an answer came from.
 enum class CacheOutcome {
-  // Read from Redis.
+  // Read from Redis, its MAC verified.
   kHit,
   // Computed (by this caller or by a concurrent one with the same key), then
-  // stored in Redis.
+  // stored in Redis. A value in Redis that fails its MAC is a miss too.
   kMiss,
   // Computed without the cache: Redis failed or is backing off, or the
   // cache is disabled.
@@ -59,6 +60,10 @@ struct ResponseCacheCounters {
   // Computations run; callers served by another's computation are `shared`.
   int64_t computations = 0;
   int64_t shared = 0;
+  // Values found in Redis and refused for a MAC that failed (planted,
+  // moved from another key, truncated, sealed with another key); each is
+  // also a miss.
+  int64_t rejected = 0;
 };
 
 // "thb:v1:<method>:<fingerprint of the request's deterministic
@@ -72,7 +77,10 @@ std::string CacheKey(std::string_view method,
                      int64_t registry_revision, int64_t cooperation_revision);
 
 // A Redis cache in front of a computation, failing open: whatever happens
-// to Redis, callers get the computed answer and never a Redis error.
+// to Redis, callers get the computed answer and never a Redis error. Every
+// value is stored sealed by a CacheMac and served only if it opens under its
+// key: whoever else writes to Redis can cost a computation, never change an
+// answer.
 // Concurrent misses of one key in this process share one computation. Calls
 // block (on Redis and on the computation): run them where blocking is
 // allowed, never on a gRPC reactor thread.
@@ -80,9 +88,16 @@ class ResponseCache {
  public:
   using Compute = std::function<absl::StatusOr<std::string>()>;
 
-  // `redis` is not owned and must outlive the cache; null disables the
-  // cache.
-  ResponseCache(RedisPool* redis, ResponseCacheOptions options);
+  // Once a value is refused, no other is logged for this long; the next
+  // line says how many were refused meanwhile. Whoever plants one value can
+  // plant a million.
+  static constexpr absl::Duration kRejectedLogInterval = absl::Seconds(10);
+
+  // `redis` and `mac` are not owned and must outlive the cache. Redis is
+  // used only with both: null for either disables the cache, so nothing
+  // unsealed is ever read or written.
+  ResponseCache(RedisPool* redis, const CacheMac* mac,
+                ResponseCacheOptions options);
   ResponseCache(const ResponseCache&) = delete;
   ResponseCache& operator=(const ResponseCache&) = delete;
 
@@ -102,7 +117,9 @@ class ResponseCache {
  private:
   struct Flight;
 
+  bool UsesRedis() const;
   CacheResult Count(CacheResult result);
+  void LogRejected(const std::string& key, const absl::Status& why);
   // Runs `compute`, stores a success, and says how it went; `outcome` is
   // kMiss if the caller's GET found nothing, kBypass if it failed.
   absl::StatusOr<CacheResult> ComputeAndStore(const std::string& key,
@@ -118,6 +135,7 @@ class ResponseCache {
   };
 
   RedisPool* const redis_;
+  const CacheMac* const mac_;
   const ResponseCacheOptions options_;
 
   absl::Mutex mu_;
@@ -135,6 +153,11 @@ class ResponseCache {
   std::atomic<int64_t> bypasses_{0};
   std::atomic<int64_t> computations_{0};
   std::atomic<int64_t> shared_{0};
+  std::atomic<int64_t> rejected_{0};
+
+  absl::Mutex log_mu_;
+  absl::Time next_rejected_log_ ABSL_GUARDED_BY(log_mu_) = absl::InfinitePast();
+  int64_t unlogged_rejections_ ABSL_GUARDED_BY(log_mu_) = 0;
 };
 
 }  // namespace thb::aggregator

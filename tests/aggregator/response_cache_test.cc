@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -23,9 +24,24 @@
 namespace thb::aggregator {
 namespace {
 
+using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 constexpr absl::Duration kBackoffMax = absl::Milliseconds(400);
+constexpr char kPassword[] = "cache-test-password-58c1";
+constexpr char kAclUser[] = "thb-aggregator";
+constexpr char kAclPassword[] = "cache-test-acl-password-e07b";
+
+CacheMac MacOf(std::string key) {
+  absl::StatusOr<CacheMac> mac = CacheMac::FromKey(std::move(key));
+  EXPECT_TRUE(mac.ok()) << mac.status();
+  return *std::move(mac);
+}
+
+// The shared key of the aggregators under test, and another one.
+CacheMac TheMac() { return MacOf("0123456789abcdef0123456789abcdef"); }
+CacheMac OtherMac() { return MacOf("fedcba9876543210fedcba9876543210"); }
 
 // A computation that counts its runs and takes `delay`.
 class Computation {
@@ -52,20 +68,39 @@ class Computation {
 class ResponseCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = testing::RedisServer::Start();
+    testing::RedisServerOptions server_options;
+    server_options.password = kPassword;
+    server_options.acl_user = kAclUser;
+    server_options.acl_password = kAclPassword;
+    auto server = testing::RedisServer::Start(server_options);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
+    pool_ = MakePool("", kPassword);
+    ASSERT_NE(pool_, nullptr);
+    cache_ = std::make_unique<ResponseCache>(pool_.get(), &mac_,
+                                             ResponseCacheOptions());
+  }
+
+  std::unique_ptr<RedisPool> MakePool(const std::string& user,
+                                      const std::string& password) {
     RedisOptions options;
     options.address = server_->address();
+    options.user = user;
+    options.password = password;
     options.pool_size = 4;
     options.command_timeout = absl::Milliseconds(300);
     options.backoff_initial = absl::Milliseconds(100);
     options.backoff_max = kBackoffMax;
     auto pool = RedisPool::Create(options);
-    ASSERT_TRUE(pool.ok()) << pool.status();
-    pool_ = *std::move(pool);
-    cache_ =
-        std::make_unique<ResponseCache>(pool_.get(), ResponseCacheOptions());
+    EXPECT_TRUE(pool.ok()) << pool.status();
+    return pool.ok() ? *std::move(pool) : nullptr;
+  }
+
+  // What Redis holds under `key`, opened with the aggregators' key.
+  absl::StatusOr<std::string> Stored(const std::string& key) {
+    absl::StatusOr<std::string> sealed = server_->Command({"GET", key});
+    if (!sealed.ok()) return sealed.status();
+    return mac_.Open(key, *sealed);
   }
 
   int64_t Pttl(const std::string& key) {
@@ -94,6 +129,7 @@ class ResponseCacheTest : public ::testing::Test {
     return results;
   }
 
+  const CacheMac mac_ = TheMac();
   std::unique_ptr<testing::RedisServer> server_;
   std::unique_ptr<RedisPool> pool_;
   std::unique_ptr<ResponseCache> cache_;
@@ -112,12 +148,16 @@ TEST_F(ResponseCacheTest, MissesThenHits) {
   EXPECT_EQ(second->outcome, CacheOutcome::kHit);
 
   EXPECT_EQ(computation.runs(), 1);
-  EXPECT_EQ(*server_->Command({"GET", "thb:test:key"}), "answer");
+  const std::string sealed = *server_->Command({"GET", "thb:test:key"});
+  EXPECT_EQ(sealed.size(), CacheMac::kHeaderBytes + 6);
+  EXPECT_EQ(sealed.substr(CacheMac::kHeaderBytes), "answer");
+  EXPECT_EQ(*Stored("thb:test:key"), "answer");
   const ResponseCacheCounters counters = cache_->counters();
   EXPECT_EQ(counters.hits, 1);
   EXPECT_EQ(counters.misses, 1);
   EXPECT_EQ(counters.bypasses, 0);
   EXPECT_EQ(counters.computations, 1);
+  EXPECT_EQ(counters.rejected, 0);
 }
 
 TEST_F(ResponseCacheTest, CachesBinaryValues) {
@@ -258,7 +298,7 @@ TEST_F(ResponseCacheTest, TtlsAreJitteredWithinTwentyPercent) {
   ResponseCacheOptions options;
   options.ttl = absl::Seconds(100);
   options.jitter = 0.2;
-  ResponseCache cache(pool_.get(), options);
+  ResponseCache cache(pool_.get(), &mac_, options);
   constexpr int kKeys = 200;
   const absl::Time start = absl::Now();
   for (int i = 0; i < kKeys; ++i) {
@@ -282,7 +322,7 @@ TEST_F(ResponseCacheTest, WithoutJitterTheTtlIsTheBaseTtl) {
   ResponseCacheOptions options;
   options.ttl = absl::Seconds(100);
   options.jitter = 0;
-  ResponseCache cache(pool_.get(), options);
+  ResponseCache cache(pool_.get(), &mac_, options);
   Computation computation("value");
   ASSERT_TRUE(cache.GetOrCompute("key", computation.Fn()).ok());
   const int64_t pttl = Pttl("key");
@@ -293,7 +333,7 @@ TEST_F(ResponseCacheTest, WithoutJitterTheTtlIsTheBaseTtl) {
 TEST_F(ResponseCacheTest, DisabledAlwaysComputes) {
   ResponseCacheOptions options;
   options.enabled = false;
-  ResponseCache cache(pool_.get(), options);
+  ResponseCache cache(pool_.get(), &mac_, options);
   Computation computation("value");
   for (int i = 0; i < 3; ++i) {
     auto result = cache.GetOrCompute("key", computation.Fn());
@@ -306,13 +346,148 @@ TEST_F(ResponseCacheTest, DisabledAlwaysComputes) {
   EXPECT_EQ(pool_->counters().misses, 0);
 }
 
+TEST_F(ResponseCacheTest, WithoutAMacRedisIsNeverUsed) {
+  ResponseCache cache(pool_.get(), nullptr, ResponseCacheOptions());
+  Computation computation("value");
+  for (int i = 0; i < 2; ++i) {
+    auto result = cache.GetOrCompute("key", computation.Fn());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->outcome, CacheOutcome::kBypass);
+  }
+  EXPECT_EQ(*server_->Command({"DBSIZE"}), "0");
+  EXPECT_EQ(pool_->counters().misses, 0);
+}
+
 TEST(ResponseCacheWithoutRedisTest, NoPoolAlwaysComputes) {
-  ResponseCache cache(nullptr, ResponseCacheOptions());
+  ResponseCache cache(nullptr, nullptr, ResponseCacheOptions());
   Computation computation("value");
   auto result = cache.GetOrCompute("key", computation.Fn());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->outcome, CacheOutcome::kBypass);
   EXPECT_EQ(result->value, "value");
+}
+
+TEST_F(ResponseCacheTest, WithoutThePasswordRedisRefusesAndTheCacheFailsOpen) {
+  std::unique_ptr<RedisPool> no_password = MakePool("", "");
+  ResponseCache cache(no_password.get(), &mac_, ResponseCacheOptions());
+  Computation computation("computed");
+  for (int i = 0; i < 3; ++i) {
+    auto result = cache.GetOrCompute("key", computation.Fn());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->value, "computed");
+    EXPECT_EQ(result->outcome, CacheOutcome::kBypass);
+  }
+  EXPECT_EQ(computation.runs(), 3);
+  EXPECT_EQ(no_password->counters().errors, 1);
+  EXPECT_THAT(no_password->Ping().message(), Not(HasSubstr("PONG")));
+  EXPECT_EQ(*server_->Command({"DBSIZE"}), "0");
+}
+
+TEST_F(ResponseCacheTest, CachesAsAnAclUser) {
+  std::unique_ptr<RedisPool> acl = MakePool(kAclUser, kAclPassword);
+  ResponseCache cache(acl.get(), &mac_, ResponseCacheOptions());
+  Computation computation("answer");
+  EXPECT_EQ(cache.GetOrCompute("key", computation.Fn())->outcome,
+            CacheOutcome::kMiss);
+  ResponseCache other_replica(acl.get(), &mac_, ResponseCacheOptions());
+  EXPECT_EQ(other_replica.GetOrCompute("key", computation.Fn())->outcome,
+            CacheOutcome::kHit);
+  EXPECT_EQ(computation.runs(), 1);
+  EXPECT_EQ(*Stored("key"), "answer");
+}
+
+// A key as the service computes it, so that a planted value sits exactly
+// where a real answer would be looked up.
+std::string RealKey() {
+  stats::v1::CountCountriesRequest request;
+  request.set_as_of_date("2025-07-16");
+  request.mutable_query()->mutable_filter()->add_tags("labour");
+  return CacheKey("CountCountries", request, 3, 7);
+}
+
+TEST_F(ResponseCacheTest, APlantedValueIsNeverServedAndIsOverwritten) {
+  const std::string key = RealKey();
+  auto sealed_by_other = OtherMac().Seal(key, "planted");
+  ASSERT_TRUE(sealed_by_other.ok());
+  std::string truncated = *mac_.Seal(key, "planted");
+  truncated.pop_back();
+  std::string flipped = *mac_.Seal(key, "planted");
+  flipped[5] ^= 1;
+  const std::vector<std::pair<std::string, std::string>> plants = {
+      {"no MAC", "planted"},
+      {"empty", ""},
+      {"a header of zeros", std::string(CacheMac::kHeaderBytes, '\0') + "x"},
+      {"another key's MAC", *sealed_by_other},
+      {"truncated", truncated},
+      {"a flipped tag bit", flipped},
+      {"version 2", "\x02" + mac_.Seal(key, "planted")->substr(1)},
+  };
+  int64_t rejected = 0;
+  for (const auto& [what, plant] : plants) {
+    SCOPED_TRACE(what);
+    // A fresh cache each time: nothing in this process's tier.
+    ResponseCache cache(pool_.get(), &mac_, ResponseCacheOptions());
+    ASSERT_EQ(*server_->Command({"SET", key, plant}), "OK");
+    Computation computation("computed");
+    auto result = cache.GetOrCompute(key, computation.Fn());
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(result->value, "computed");
+    EXPECT_EQ(result->outcome, CacheOutcome::kMiss);
+    EXPECT_EQ(computation.runs(), 1);
+    EXPECT_EQ(cache.counters().rejected, 1);
+    EXPECT_EQ(cache.counters().misses, 1);
+    rejected += cache.counters().rejected;
+
+    // Overwritten by the computed answer, sealed: the next reader hits.
+    EXPECT_EQ(*Stored(key), "computed");
+    ResponseCache next(pool_.get(), &mac_, ResponseCacheOptions());
+    auto hit = next.GetOrCompute(key, computation.Fn());
+    ASSERT_TRUE(hit.ok()) << hit.status();
+    EXPECT_EQ(hit->outcome, CacheOutcome::kHit);
+    EXPECT_EQ(hit->value, "computed");
+    EXPECT_EQ(next.counters().rejected, 0);
+  }
+  EXPECT_EQ(rejected, static_cast<int64_t>(plants.size()));
+}
+
+TEST_F(ResponseCacheTest, AValidValueMovedToAnotherKeyIsRefused) {
+  const std::string key = RealKey();
+  Computation answer("the answer for key");
+  ASSERT_EQ(cache_->GetOrCompute(key, answer.Fn())->outcome,
+            CacheOutcome::kMiss);
+  const std::string sealed = *server_->Command({"GET", key});
+
+  stats::v1::CountCountriesRequest request;
+  request.set_as_of_date("2025-07-16");
+  const std::string other_key = CacheKey("CountCountries", request, 3, 7);
+  ASSERT_EQ(*server_->Command({"SET", other_key, sealed}), "OK");
+  ::testing::internal::CaptureStderr();
+  Computation other("the answer for other_key");
+  auto result = cache_->GetOrCompute(other_key, other.Fn());
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->value, "the answer for other_key");
+  EXPECT_EQ(result->outcome, CacheOutcome::kMiss);
+  EXPECT_EQ(cache_->counters().rejected, 1);
+  EXPECT_EQ(*Stored(other_key), "the answer for other_key");
+  // The refusal names the key and never shows the value.
+  EXPECT_THAT(log, HasSubstr(other_key));
+  EXPECT_THAT(log, HasSubstr("MAC does not match"));
+  EXPECT_THAT(log, Not(HasSubstr("the answer for key")));
+}
+
+TEST_F(ResponseCacheTest, RefusalsAreLoggedAtMostOncePerInterval) {
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 5; ++i) {
+    const std::string key = absl::StrCat("planted", i);
+    ASSERT_EQ(*server_->Command({"SET", key, "no mac"}), "OK");
+    Computation computation("computed");
+    ASSERT_TRUE(cache_->GetOrCompute(key, computation.Fn()).ok());
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(cache_->counters().rejected, 5);
+  EXPECT_THAT(log, HasSubstr("\"planted0\""));
+  EXPECT_THAT(log, Not(HasSubstr("planted1")));
 }
 
 TEST(CacheKeyTest, NamesMethodRequestAndRevisions) {

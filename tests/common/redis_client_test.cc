@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,16 +12,20 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 
 namespace thb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Optional;
 
 constexpr absl::Duration kCommandTimeout = absl::Milliseconds(300);
@@ -97,6 +102,17 @@ TEST(RedisPoolOptionsTest, RefusesMalformedOptions) {
   options.backoff_max = options.backoff_initial / 2;
   EXPECT_THAT(RedisPool::Create(options).status().message(),
               HasSubstr("backoff_max"));
+}
+
+TEST(RedisPoolOptionsTest, RefusesAUserWithoutAPassword) {
+  RedisOptions options;
+  options.address = "localhost:6379";
+  options.user = "thb-aggregator";
+  absl::Status status = RedisPool::Create(options).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("user"));
+  options.password = "secret";
+  EXPECT_TRUE(RedisPool::Create(options).ok());
 }
 
 TEST(RedisPoolOptionsTest, AcceptsHostPortForms) {
@@ -349,6 +365,127 @@ TEST_F(RedisPoolTest, ConnectsOverAUnixSocket) {
   EXPECT_TRUE(pool->Ping().ok());
   ASSERT_TRUE(pool->Set("key", "value", absl::Minutes(1)).ok());
   EXPECT_THAT(*pool->Get("key"), Optional(std::string("value")));
+}
+
+std::string WriteFile(const std::string& name, const std::string& content) {
+  const std::string path =
+      absl::StrCat(testing::MakeTempDir("secret"), "/", name);
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+TEST(ReadRedisPasswordFileTest, DropsOneTrailingNewline) {
+  EXPECT_EQ(*ReadRedisPasswordFile(WriteFile("a", "s3cret")), "s3cret");
+  EXPECT_EQ(*ReadRedisPasswordFile(WriteFile("b", "s3cret\n")), "s3cret");
+  EXPECT_EQ(*ReadRedisPasswordFile(WriteFile("c", "s3cret\r\n")), "s3cret");
+  EXPECT_EQ(*ReadRedisPasswordFile(WriteFile("d", "s3cret\n\n")), "s3cret\n");
+  EXPECT_EQ(*ReadRedisPasswordFile(WriteFile("e", " s3 cret ")), " s3 cret ");
+}
+
+TEST(ReadRedisPasswordFileTest, RefusesAnEmptyOrMissingFileNamingIt) {
+  for (const std::string& content : {std::string(), std::string("\n")}) {
+    const std::string path = WriteFile("empty", content);
+    const absl::Status status = ReadRedisPasswordFile(path).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(status.message(), HasSubstr(path));
+    EXPECT_THAT(status.message(), HasSubstr("holds no password"));
+  }
+  const std::string missing = testing::MakeTempDir("secret") + "/missing";
+  const absl::Status status = ReadRedisPasswordFile(missing).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr(missing));
+  EXPECT_THAT(status.message(), HasSubstr("cannot open"));
+}
+
+constexpr char kPassword[] = "default-user-password-4f1c";
+constexpr char kAclUser[] = "thb-aggregator";
+constexpr char kAclPassword[] = "acl-user-password-9b2e";
+
+// A Redis that requires a password, with an ACL user besides.
+class RedisAuthTest : public RedisPoolTest {
+ protected:
+  void SetUp() override {
+    testing::RedisServerOptions options;
+    options.password = kPassword;
+    options.acl_user = kAclUser;
+    options.acl_password = kAclPassword;
+    auto server = testing::RedisServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  static RedisOptions WithAuth(RedisOptions options, std::string user,
+                               std::string password) {
+    options.user = std::move(user);
+    options.password = std::move(password);
+    return options;
+  }
+};
+
+TEST_F(RedisAuthTest, WithoutThePasswordCommandsAreRefusedNoauth) {
+  pool_ = MakePool(Options(server_->address()));
+  const absl::Status ping = pool_->Ping();
+  EXPECT_EQ(ping.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(ping.message(), HasSubstr("NOAUTH"));
+  EXPECT_EQ(pool_->counters().errors, 1);
+}
+
+TEST_F(RedisAuthTest, WithThePasswordCommandsRun) {
+  pool_ = MakePool(WithAuth(Options(server_->address()), "", kPassword));
+  ASSERT_TRUE(pool_->Set("key", "value", absl::Minutes(1)).ok());
+  EXPECT_THAT(*pool_->Get("key"), Optional(std::string("value")));
+  EXPECT_EQ(*server_->Command({"GET", "key"}), "value");
+}
+
+TEST_F(RedisAuthTest, AnAclUserAuthenticatesAsItself) {
+  pool_ =
+      MakePool(WithAuth(Options(server_->address()), kAclUser, kAclPassword));
+  ASSERT_TRUE(pool_->Set("key", "value", absl::Minutes(1)).ok());
+  EXPECT_THAT(*pool_->Get("key"), Optional(std::string("value")));
+  // The pool's idle connection is the ACL user's.
+  EXPECT_THAT(*server_->Command({"CLIENT", "LIST"}),
+              HasSubstr(absl::StrCat("user=", kAclUser)));
+
+  // The ACL user's name with the default user's password is no login.
+  std::unique_ptr<RedisPool> mixed =
+      MakePool(WithAuth(Options(server_->address()), kAclUser, kPassword));
+  EXPECT_EQ(mixed->Ping().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(RedisAuthTest, ARefusedAuthIsLoggedAtEachReconnectWithoutThePassword) {
+  constexpr char kWrong[] = "wrong-password-7d3a";
+  pool_ = MakePool(WithAuth(Options(server_->address()), "", kWrong));
+  ::testing::internal::CaptureStderr();
+  const absl::Status first = pool_->Ping();
+  // Refused at once during the backoff: not tried, not logged.
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(pool_->Ping().ok());
+  absl::SleepFor(kBackoffInitial + absl::Milliseconds(50));
+  const absl::Status second = pool_->Ping();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+
+  for (const absl::Status& status : {first, second}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(status.message(),
+                HasSubstr("AUTH as user \"default\" refused: WRONGPASS"));
+    EXPECT_THAT(status.message(), Not(HasSubstr(kWrong)));
+  }
+  EXPECT_THAT(log, Not(HasSubstr(kWrong)));
+  const std::vector<absl::string_view> pieces =
+      absl::StrSplit(log, "AUTH as user");
+  EXPECT_EQ(pieces.size(), 3u) << "two refusals logged, not " << log;
+  EXPECT_EQ(pool_->counters().errors, 2);
+  EXPECT_EQ(pool_->counters().bypasses, 5);
+}
+
+TEST_F(RedisAuthTest, AuthenticatesAgainAfterRedisRestarts) {
+  pool_ = MakePool(WithAuth(Options(server_->address()), "", kPassword));
+  ASSERT_TRUE(pool_->Ping().ok());
+  server_->Kill();
+  EXPECT_FALSE(pool_->Ping().ok());
+  ASSERT_TRUE(server_->Restart().ok());
+  ASSERT_TRUE(AwaitPing(absl::Seconds(5)));
+  ASSERT_TRUE(pool_->Set("key", "value", absl::Minutes(1)).ok());
+  EXPECT_EQ(*server_->Command({"GET", "key"}), "value");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // and fails open; replicas share the load and survive a kill.
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -30,6 +31,8 @@ namespace thb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
+using ::thb::testing::Process;
 using ::thb::testing::ServerProcess;
 namespace coop = ::thb::cooperation::v1;
 namespace stats = ::thb::stats::v1;
@@ -61,13 +64,30 @@ stats::CountryQuery FilterQuery(const coop::RecordFilter& filter) {
   return query;
 }
 
+constexpr char kRedisPassword[] = "suite-redis-password-2a9f";
+constexpr char kHmacKey[] = "suite-cache-hmac-key-of-40-bytes-6c1d0e";
+
+// Writes `content` to a file in `dir` and returns its path.
+std::string WriteFile(const std::string& dir, const std::string& name,
+                      const std::string& content) {
+  const std::string path = absl::StrCat(dir, "/", name);
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
 class SuiteTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = thb::testing::MakeTempDir("aggregator");
-    auto redis = thb::testing::RedisServer::Start();
+    thb::testing::RedisServerOptions redis_options;
+    redis_options.password = kRedisPassword;
+    auto redis = thb::testing::RedisServer::Start(redis_options);
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = std::move(*redis);
+    // As `echo` writes it: the trailing newline is not the password's.
+    password_file_ =
+        WriteFile(dir_, "redis-password", absl::StrCat(kRedisPassword, "\n"));
+    key_file_ = WriteFile(dir_, "cache-hmac-key", kHmacKey);
     registry_ =
         std::make_unique<ServerProcess>(THB_REGISTRY_BIN, dir_, "registry");
     ASSERT_TRUE(registry_->Start().ok());
@@ -103,6 +123,8 @@ class SuiteTest : public ::testing::Test {
               absl::StrCat("--registry=", registry_->address()),
               absl::StrCat("--cooperation=", cooperation_->address()),
               absl::StrCat("--redis=", redis_->address()),
+              absl::StrCat("--redis_password_file=", password_file_),
+              absl::StrCat("--cache_hmac_key_file=", key_file_),
               "--redis_timeout=100ms"},
           /*with_db=*/false);
       auto started = server->Start();
@@ -131,6 +153,8 @@ class SuiteTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string password_file_;
+  std::string key_file_;
   std::unique_ptr<thb::testing::RedisServer> redis_;
   std::unique_ptr<ServerProcess> registry_;
   std::unique_ptr<ServerProcess> cooperation_;
@@ -288,6 +312,41 @@ TEST_F(SuiteTest, CacheHitsNeverStaleAndFailsOpen) {
   EXPECT_TRUE(hit) << "no cache hit after Redis came back";
 }
 
+// One replica's answer moved, MAC and all, under the key of another
+// question: the other replica does not serve it, computes, and re-caches.
+TEST_F(SuiteTest, AnAnswerMovedToAnotherKeyIsNotServed) {
+  StartAggregators(2);
+  auto first = stats::StatisticsService::NewStub(
+      MakeChannel(aggregators_[0]->address()));
+  auto second = stats::StatisticsService::NewStub(
+      MakeChannel(aggregators_[1]->address()));
+  const stats::CountryQuery fn15 = FilterQuery(Statement(15).filter());
+  const stats::CountryQuery fn7 = FilterQuery(Statement(7).filter());
+
+  ASSERT_EQ(Count(*first, fn15, imported_revision_).cache(),
+            stats::CACHE_STATUS_MISS);
+  const std::string fn15_key = *redis_->Command({"RANDOMKEY"});
+  const std::string fn15_sealed = *redis_->Command({"GET", fn15_key});
+  EXPECT_EQ(fn15_sealed[0], '\x01') << "sealed, format version 1";
+  ASSERT_EQ(Count(*first, fn7, imported_revision_).cache(),
+            stats::CACHE_STATUS_MISS);
+  ASSERT_EQ(*redis_->Command({"DBSIZE"}), "2");
+  std::string fn7_key = fn15_key;
+  while (fn7_key == fn15_key) fn7_key = *redis_->Command({"RANDOMKEY"});
+  ASSERT_EQ(*redis_->Command({"SET", fn7_key, fn15_sealed}), "OK");
+
+  const auto moved = Count(*second, fn7, imported_revision_);
+  EXPECT_EQ(moved.count(), 11);
+  EXPECT_EQ(moved.cache(), stats::CACHE_STATUS_MISS);
+  EXPECT_NE(*redis_->Command({"GET", fn7_key}), fn15_sealed);
+  const auto again = Count(*second, fn7, imported_revision_);
+  EXPECT_EQ(again.count(), 11);
+  EXPECT_EQ(again.cache(), stats::CACHE_STATUS_HIT);
+  EXPECT_THAT(aggregators_[1]->process().Log(),
+              HasSubstr(absl::StrCat("refused the value cached under \"",
+                                     fn7_key, "\"")));
+}
+
 TEST_F(SuiteTest, ReadYourWritesAndDeadlines) {
   auto stub =
       stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
@@ -417,6 +476,76 @@ TEST_F(SuiteTest, ThreeReplicasShareTheLoadAndSurviveAKill) {
   done = true;
   EXPECT_GT(calls.load(), 100);
   EXPECT_EQ(failures.load(), 0) << failure;
+}
+
+// The aggregator refuses to start without what Redis needs; it exits before
+// it connects to anything, so nothing else runs.
+class AggregatorStartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = thb::testing::MakeTempDir("aggregator-start");
+    password_file_ = WriteFile(dir_, "redis-password", kRedisPassword);
+    key_file_ = WriteFile(dir_, "cache-hmac-key", kHmacKey);
+  }
+
+  // The exit code and log of the aggregator run with `args` and `env`.
+  std::pair<int, std::string> Run(
+      std::vector<std::string> args,
+      const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), "--port=0");
+    auto process = Process::Start(THB_AGGREGATOR_BIN, args, env);
+    EXPECT_TRUE(process.ok()) << process.status();
+    if (!process.ok()) return {-1, ""};
+    // Signal 0 delivers nothing: this only waits for the exit.
+    absl::StatusOr<int> code = process->Signal(0, absl::Seconds(20));
+    if (!code.ok()) process->Kill();
+    return {code.ok() ? *code : -1, process->Log()};
+  }
+
+  std::string dir_;
+  std::string password_file_;
+  std::string key_file_;
+};
+
+TEST_F(AggregatorStartTest, RefusesAnHmacKeyFileShorterThan32Bytes) {
+  const std::string key = "31-byte-key-0123456789abcdefghi";
+  ASSERT_EQ(key.size(), 31u);
+  const std::string short_key = WriteFile(dir_, "short-key", key);
+  const auto [code, log] =
+      Run({"--redis=127.0.0.1:1",
+           absl::StrCat("--redis_password_file=", password_file_)},
+          {{"THB_CACHE_HMAC_KEY_FILE", short_key}});
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("cache HMAC key file \"", short_key,
+                                          "\": cache HMAC key: 31 bytes, "
+                                          "fewer than the 32")));
+  EXPECT_THAT(log, Not(HasSubstr("0123456789abcdefghi")));
+}
+
+TEST_F(AggregatorStartTest, RequiresAPasswordFileWithRedis) {
+  const auto [code, log] =
+      Run({"--redis=127.0.0.1:1",
+           absl::StrCat("--cache_hmac_key_file=", key_file_)});
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(log, HasSubstr("--redis_password_file is required with --redis"));
+}
+
+TEST_F(AggregatorStartTest, RequiresAnHmacKeyFileWithRedis) {
+  const auto [code, log] =
+      Run({"--redis=127.0.0.1:1",
+           absl::StrCat("--redis_password_file=", password_file_)});
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(log, HasSubstr("--cache_hmac_key_file is required with --redis"));
+}
+
+TEST_F(AggregatorStartTest, RefusesAnEmptyPasswordFileNamingIt) {
+  const std::string empty = WriteFile(dir_, "empty-password", "\n");
+  const auto [code, log] =
+      Run({"--redis=127.0.0.1:1", absl::StrCat("--redis_password_file=", empty),
+           absl::StrCat("--cache_hmac_key_file=", key_file_)});
+  EXPECT_EQ(code, 1);
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("redis password file \"", empty,
+                                          "\": holds no password")));
 }
 
 }  // namespace

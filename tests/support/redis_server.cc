@@ -60,13 +60,14 @@ absl::StatusOr<int> FreePort() {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start() {
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
+    RedisServerOptions options) {
   absl::StatusOr<std::string> binary = FindRedisServer();
   if (!binary.ok()) return binary.status();
   std::string dir = MakeTempDir("redis");
   if (dir.empty()) return absl::InternalError("cannot make a temp directory");
   std::unique_ptr<RedisServer> server(
-      new RedisServer(*std::move(binary), std::move(dir)));
+      new RedisServer(*std::move(binary), std::move(dir), std::move(options)));
   if (absl::Status status = server->Launch(); !status.ok()) return status;
   return server;
 }
@@ -123,6 +124,19 @@ absl::Status RedisServer::Launch() {
       args.push_back("--unixsocket");
       args.push_back(unix_address.substr(5));
     }
+    if (!options_.password.empty()) {
+      args.push_back("--requirepass");
+      args.push_back(options_.password);
+    }
+    if (!options_.acl_user.empty()) {
+      // Redis joins the words after --user into one ACL rule line.
+      for (std::string word :
+           {std::string("--user"), options_.acl_user, std::string("on"),
+            absl::StrCat(">", options_.acl_password), std::string("~*"),
+            std::string("&*"), std::string("+@all")}) {
+        args.push_back(std::move(word));
+      }
+    }
     absl::StatusOr<Process> process = Process::Start(binary_, args);
     if (!process.ok()) return process.status();
     process_ = std::make_unique<Process>(*std::move(process));
@@ -166,6 +180,18 @@ absl::StatusOr<std::string> RedisServer::Command(
     return status;
   }
   redisSetTimeout(context, absl::ToTimeval(absl::Seconds(5)));
+  if (!options_.password.empty()) {
+    auto* auth = static_cast<redisReply*>(
+        redisCommand(context, "AUTH %b", options_.password.data(),
+                     options_.password.size()));
+    const bool ok = auth != nullptr && auth->type == REDIS_REPLY_STATUS;
+    if (auth != nullptr) freeReplyObject(auth);
+    if (!ok) {
+      redisFree(context);
+      return absl::PermissionDeniedError(
+          absl::StrCat("AUTH to port ", port_, " refused"));
+    }
+  }
   std::vector<const char*> pieces;
   std::vector<size_t> lengths;
   for (const std::string& piece : argv) {
