@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and serves the whole suite on loopback
-# until Ctrl-C: Redis, the registry, the cooperation service with the study
-# dataset imported, and the aggregator; then prints the study's figures.
+# until Ctrl-C, secure as a deployment is: mutual TLS with the development
+# PKI of .thb/tls, the authorization policy of deploy/authz-policy.json, and
+# Redis behind a password. Starts Redis, the registry, the cooperation
+# service with the study dataset imported (as the editor), and the
+# aggregator; then prints the study's figures (as the reader).
 #   THB_DATA_DIR   where the SQLite files and Redis's directory live
 #                  (default: .thb/data)
-#   THB_SECRETS_DIR  where the Redis password and the cache's HMAC key are
-#                  made on the first run (default: .thb/secrets)
-#   THB_REGISTRY_PORT, THB_COOPERATION_PORT, THB_AGGREGATOR_PORT,
-#   THB_REDIS_PORT and the other THB_* variables of README.md apply.
+#   THB_TLS_DIR    the development PKI (default: .thb/tls)
+#   THB_SECRETS_DIR  the Redis password and the cache's HMAC key
+#                  (default: .thb/secrets)
+#   THB_REGISTRY_PORT, THB_COOPERATION_PORT, THB_AGGREGATOR_PORT, their
+#   THB_<SERVICE>_HEALTH_PORT, THB_REDIS_PORT and the other THB_* variables
+#   of README.md apply.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,30 +20,60 @@ scripts/deps.sh
 scripts/build.sh Release
 
 data_dir="${THB_DATA_DIR:-.thb/data}"
-mkdir -p "$data_dir/redis"
-bin=build/release
-redis_port="${THB_REDIS_PORT:-6379}"
-export THB_REGISTRY_ADDRESS="127.0.0.1:${THB_REGISTRY_PORT:-50051}"
-export THB_COOPERATION_ADDRESS="127.0.0.1:${THB_COOPERATION_PORT:-50052}"
-export THB_AGGREGATOR_ADDRESS="127.0.0.1:${THB_AGGREGATOR_PORT:-50053}"
-export THB_REDIS_ADDRESS="127.0.0.1:$redis_port"
-
-# Made once, readable by this user only; the password reaches Redis in a
-# config file rather than on a command line that `ps` shows.
+tls_dir="${THB_TLS_DIR:-.thb/tls}"
 secrets_dir="${THB_SECRETS_DIR:-.thb/secrets}"
-(
-  umask 077
-  mkdir -p "$secrets_dir"
-  random_hex() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
-  [[ -s "$secrets_dir/redis-password" ]] ||
-    random_hex >"$secrets_dir/redis-password"
-  [[ -s "$secrets_dir/cache-hmac-key" ]] ||
-    random_hex >"$secrets_dir/cache-hmac-key"
-  echo "requirepass $(cat "$secrets_dir/redis-password")" \
-    >"$secrets_dir/redis.conf"
-)
-export THB_REDIS_PASSWORD_FILE="$secrets_dir/redis-password"
-export THB_CACHE_HMAC_KEY_FILE="$secrets_dir/cache-hmac-key"
+scripts/lib/dev-pki.sh "$tls_dir"
+scripts/lib/dev-secrets.sh "$secrets_dir"
+mkdir -p "$data_dir/redis"
+# Redis's directory holds its configuration, with the password, and its
+# socket.
+chmod 700 "$data_dir/redis"
+tls_dir=$(cd "$tls_dir" && pwd)
+secrets_dir=$(cd "$secrets_dir" && pwd)
+redis_dir=$(cd "$data_dir/redis" && pwd)
+
+bin=build/release
+registry_port="${THB_REGISTRY_PORT:-50051}"
+cooperation_port="${THB_COOPERATION_PORT:-50052}"
+aggregator_port="${THB_AGGREGATOR_PORT:-50053}"
+registry_health="127.0.0.1:${THB_REGISTRY_HEALTH_PORT:-50061}"
+cooperation_health="127.0.0.1:${THB_COOPERATION_HEALTH_PORT:-50062}"
+aggregator_health="127.0.0.1:${THB_AGGREGATOR_HEALTH_PORT:-50063}"
+export THB_REGISTRY_ADDRESS="127.0.0.1:$registry_port"
+export THB_COOPERATION_ADDRESS="127.0.0.1:$cooperation_port"
+export THB_AGGREGATOR_ADDRESS="127.0.0.1:$aggregator_port"
+# Redis listens on a socket in its own directory unless a port is asked
+# for, so that no other Redis on the machine (the distribution's, on 6379)
+# is in the way.
+if [[ -n ${THB_REDIS_PORT:-} ]]; then
+  export THB_REDIS_ADDRESS="127.0.0.1:$THB_REDIS_PORT"
+  redis_listen=("port $THB_REDIS_PORT" "bind 127.0.0.1")
+  redis_cli=(redis-cli -h 127.0.0.1 -p "$THB_REDIS_PORT")
+else
+  redis_socket="$redis_dir/redis.sock"
+  # The kernel's limit on a socket's path (sun_path), less a margin.
+  if ((${#redis_socket} > 100)); then
+    echo "thb: the Redis socket path $redis_socket is too long; set" \
+      "THB_DATA_DIR to a shorter directory or THB_REDIS_PORT" >&2
+    exit 1
+  fi
+  export THB_REDIS_ADDRESS="unix:$redis_socket"
+  redis_listen=("port 0" "unixsocket $redis_socket" "unixsocketperm 700")
+  redis_cli=(redis-cli -s "$redis_socket")
+fi
+
+# tls_flags NAME: the flags that present NAME's certificate of the
+# development PKI, one a line.
+tls_flags() {
+  printf '%s\n' "--tls_ca=$tls_dir/ca.pem" "--tls_cert=$tls_dir/$1.pem" \
+    "--tls_key=$tls_dir/$1-key.pem"
+}
+mapfile -t as_editor < <(tls_flags editor)
+# Each service serves with its own certificate and presents it to its peers.
+mapfile -t registry_tls < <(tls_flags registry)
+mapfile -t cooperation_tls < <(tls_flags cooperation)
+mapfile -t aggregator_tls < <(tls_flags aggregator)
+policy=--authz_policy=deploy/authz-policy.json
 
 pids=()
 stop() {
@@ -52,42 +87,76 @@ trap stop INT TERM EXIT
 
 grpc_call="$bin/tools/grpc-call/grpc-call"
 thbctl="$bin/tools/thbctl/thbctl"
+# wait_healthy HEALTH-ADDRESS SERVICE: asks the plaintext health port, which
+# serves nothing else.
 wait_healthy() {
   for _ in $(seq 300); do
-    if "$grpc_call" --timeout=1s "$1" health "$2" >/dev/null 2>&1; then
+    if "$grpc_call" --insecure --timeout=1s "$1" health "$2" \
+        >/dev/null 2>&1; then
       return
     fi
     sleep 0.1
   done
-  echo "thb: $2 at $1 did not become ready" >&2
+  echo "thb: $2 (health at $1) did not become ready" >&2
   exit 1
 }
 
-# A Redis already answering on the port (the distribution's service, say)
-# is used as it is: unless it requires the password in
-# $secrets_dir/redis-password, answers are computed and not cached.
-if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
-  redis-server "$secrets_dir/redis.conf" --port "$redis_port" \
-    --bind 127.0.0.1 --dir "$data_dir/redis" \
-    --save '' --appendonly no --loglevel warning &
-  pids+=($!)
-fi
-"$bin/services/registry/thb-registry" --port="${THB_REGISTRY_PORT:-50051}" \
+# Redis reads its password from a configuration file only this user can
+# read, so that it shows neither in ps nor in the shell's history.
+(
+  umask 077
+  {
+    printf '%s\n' "${redis_listen[@]}"
+    echo "dir $redis_dir"
+    echo "save \"\""
+    echo "appendonly no"
+    echo "loglevel warning"
+    echo "requirepass $(cat "$secrets_dir/redis-password")"
+  } >"$redis_dir/redis.conf.tmp"
+  mv -f "$redis_dir/redis.conf.tmp" "$redis_dir/redis.conf"
+)
+redis-server "$redis_dir/redis.conf" &
+redis_pid=$!
+pids+=("$redis_pid")
+wait_redis() {
+  for _ in $(seq 100); do
+    if [[ $(REDISCLI_AUTH=$(cat "$secrets_dir/redis-password") \
+        "${redis_cli[@]}" ping 2>/dev/null) == PONG ]]; then
+      return
+    fi
+    kill -0 "$redis_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "thb: Redis did not start at $THB_REDIS_ADDRESS (in use?)" >&2
+  exit 1
+}
+wait_redis
+
+"$bin/services/registry/thb-registry" --port="$registry_port" \
+  --health_port="${registry_health##*:}" "${registry_tls[@]}" "$policy" \
   --db="${THB_REGISTRY_DB:-$data_dir/registry.sqlite3}" &
 pids+=($!)
-"$bin/services/cooperation/thb-cooperation" \
-  --port="${THB_COOPERATION_PORT:-50052}" \
+"$bin/services/cooperation/thb-cooperation" --port="$cooperation_port" \
+  --health_port="${cooperation_health##*:}" "${cooperation_tls[@]}" "$policy" \
   --db="${THB_COOPERATION_DB:-$data_dir/cooperation.sqlite3}" &
 pids+=($!)
-wait_healthy "$THB_REGISTRY_ADDRESS" thb.registry.v1.CountryRegistryService
-wait_healthy "$THB_COOPERATION_ADDRESS" \
-  thb.cooperation.v1.CooperationRecordService
-"$thbctl" import data/study.txtpb
+wait_healthy "$registry_health" thb.registry.v1.CountryRegistryService
+wait_healthy "$cooperation_health" thb.cooperation.v1.CooperationRecordService
+"$thbctl" "${as_editor[@]}" import data/study.txtpb
 
-"$bin/services/aggregator/thb-aggregator" \
-  --port="${THB_AGGREGATOR_PORT:-50053}" &
+"$bin/services/aggregator/thb-aggregator" --port="$aggregator_port" \
+  --health_port="${aggregator_health##*:}" "${aggregator_tls[@]}" "$policy" \
+  --redis="$THB_REDIS_ADDRESS" \
+  --redis_password_file="$secrets_dir/redis-password" \
+  --cache_hmac_key_file="$secrets_dir/cache-hmac-key" &
 pids+=($!)
-wait_healthy "$THB_AGGREGATOR_ADDRESS" thb.stats.v1.StatisticsService
+wait_healthy "$aggregator_health" thb.stats.v1.StatisticsService
+
+# From here on every call is the reader's, as the user's own would be after
+# the exports printed below.
+export THB_TLS_CA="$tls_dir/ca.pem"
+export THB_TLS_CERT="$tls_dir/reader.pem"
+export THB_TLS_KEY="$tls_dir/reader-key.pem"
 
 echo
 "$thbctl" stats figures --check || true
@@ -109,14 +178,22 @@ example "thbctl stats explain --tag=low-trust --as_of=2025-07-16    # footnote 2
 
 cat <<MSG
 
-thb is serving on loopback (Ctrl-C stops it):
-  thb.registry.v1.CountryRegistryService       $THB_REGISTRY_ADDRESS
-  thb.cooperation.v1.CooperationRecordService  $THB_COOPERATION_ADDRESS
-  thb.stats.v1.StatisticsService               $THB_AGGREGATOR_ADDRESS
-  Redis (response cache)                       $THB_REDIS_ADDRESS
+thb is serving on loopback with mutual TLS (Ctrl-C stops it):
+  thb.registry.v1.CountryRegistryService       $THB_REGISTRY_ADDRESS (health $registry_health)
+  thb.cooperation.v1.CooperationRecordService  $THB_COOPERATION_ADDRESS (health $cooperation_health)
+  thb.stats.v1.StatisticsService               $THB_AGGREGATOR_ADDRESS (health $aggregator_health)
+  Redis (response cache, password)             $THB_REDIS_ADDRESS
   data                                         $data_dir
+  development PKI and secrets                  $tls_dir, $secrets_dir
 
-Try also:
+Every call needs a client certificate of the development CA. To call thb as
+the reader (editor.pem and editor-key.pem may also write records, admin.pem
+and admin-key.pem everything), in another shell:
+  export THB_TLS_CA=$THB_TLS_CA
+  export THB_TLS_CERT=$THB_TLS_CERT
+  export THB_TLS_KEY=$THB_TLS_KEY
+
+Then try:
   $thbctl stats share --part_footnote=28 --whole_footnote=27
   $thbctl stats breakdown --by=region --as_of=2025-07-16
   $grpc_call $THB_AGGREGATOR_ADDRESS list
