@@ -29,16 +29,21 @@ COPY --from=build /build/services/aggregator/thb-aggregator /usr/local/bin/
 COPY --from=build /build/tools/grpc-call/grpc-call /usr/local/bin/
 ENV THB_AGGREGATOR_HOST=0.0.0.0 \
     THB_AGGREGATOR_PORT=50053 \
+    THB_AGGREGATOR_HEALTH_PORT=50063 \
     THB_REGISTRY_ADDRESS=registry:50051 \
     THB_COOPERATION_ADDRESS=cooperation:50052 \
     THB_REDIS_ADDRESS=redis:6379 \
     THB_DRAIN=5s
 USER 10001:10001
-EXPOSE 50053
+# 50053: the gRPC services, mTLS (THB_TLS_CA, THB_TLS_CERT, THB_TLS_KEY and
+# THB_AUTHZ_POLICY name the mounted files). 50063: plaintext, only
+# grpc.health.v1.Health, for health checks and probes.
+EXPOSE 50053 50063
 # Healthy once the index has synced with the registry and the cooperation
 # service; until then the replica answers NOT_SERVING.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD grpc-call --timeout=2s "127.0.0.1:${THB_AGGREGATOR_PORT}" health \
+  CMD grpc-call --insecure --timeout=2s \
+      "127.0.0.1:${THB_AGGREGATOR_HEALTH_PORT}" health \
       thb.stats.v1.StatisticsService || exit 1
 # SIGTERM: NOT_SERVING for THB_DRAIN, then the server stops.
 STOPSIGNAL SIGTERM

@@ -31,15 +31,20 @@ COPY --from=build /build/services/cooperation/thb-cooperation /usr/local/bin/
 COPY --from=build /build/tools/grpc-call/grpc-call /usr/local/bin/
 ENV THB_COOPERATION_HOST=0.0.0.0 \
     THB_COOPERATION_PORT=50052 \
+    THB_COOPERATION_HEALTH_PORT=50062 \
     THB_COOPERATION_DB=/var/lib/thb/cooperation.sqlite3 \
     THB_REGISTRY_ADDRESS=registry:50051 \
     THB_DRAIN=5s
 VOLUME /var/lib/thb
 WORKDIR /var/lib/thb
 USER 10001:10001
-EXPOSE 50052
+# 50052: the gRPC services, mTLS (THB_TLS_CA, THB_TLS_CERT, THB_TLS_KEY and
+# THB_AUTHZ_POLICY name the mounted files). 50062: plaintext, only
+# grpc.health.v1.Health, for health checks and probes.
+EXPOSE 50052 50062
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD grpc-call --timeout=2s "127.0.0.1:${THB_COOPERATION_PORT}" health \
+  CMD grpc-call --insecure --timeout=2s \
+      "127.0.0.1:${THB_COOPERATION_HEALTH_PORT}" health \
       thb.cooperation.v1.CooperationRecordService || exit 1
 # SIGTERM: NOT_SERVING for THB_DRAIN, then the server stops.
 STOPSIGNAL SIGTERM

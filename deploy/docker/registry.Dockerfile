@@ -32,14 +32,19 @@ COPY --from=build /build/services/registry/thb-registry /usr/local/bin/
 COPY --from=build /build/tools/grpc-call/grpc-call /usr/local/bin/
 ENV THB_REGISTRY_HOST=0.0.0.0 \
     THB_REGISTRY_PORT=50051 \
+    THB_REGISTRY_HEALTH_PORT=50061 \
     THB_REGISTRY_DB=/var/lib/thb/registry.sqlite3 \
     THB_DRAIN=5s
 VOLUME /var/lib/thb
 WORKDIR /var/lib/thb
 USER 10001:10001
-EXPOSE 50051
+# 50051: the gRPC services, mTLS (THB_TLS_CA, THB_TLS_CERT, THB_TLS_KEY and
+# THB_AUTHZ_POLICY name the mounted files). 50061: plaintext, only
+# grpc.health.v1.Health, for health checks and probes.
+EXPOSE 50051 50061
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD grpc-call --timeout=2s "127.0.0.1:${THB_REGISTRY_PORT}" health \
+  CMD grpc-call --insecure --timeout=2s \
+      "127.0.0.1:${THB_REGISTRY_HEALTH_PORT}" health \
       thb.registry.v1.CountryRegistryService || exit 1
 # SIGTERM: NOT_SERVING for THB_DRAIN, then the server stops.
 STOPSIGNAL SIGTERM

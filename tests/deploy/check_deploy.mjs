@@ -25,6 +25,7 @@ import { parseAllDocuments } from "yaml";
 import { loadBinary } from "./lib/binaries.mjs";
 import { checkCompose, checkDockerfile } from "./lib/compose.mjs";
 import { checkKubernetes } from "./lib/kubernetes.mjs";
+import { scanKustomization } from "./lib/kustomize.mjs";
 
 function usage(message) {
   console.error(`check_deploy: ${message}`);
@@ -119,11 +120,23 @@ async function checkTarget(target, binaries, options) {
         : readFileSync(target.file, "utf8");
     const objects = parseYamlDocuments(text, label);
     count = `${objects.length} objects`;
-    problems = await checkKubernetes(objects, binaries, {
-      pinnedImages: options.pinnedImages,
-    });
+    const sources =
+      target.kind === "kustomize"
+        ? scanKustomization(target.file)
+        : { generatedSecrets: [], problems: [] };
+    problems = [
+      ...sources.problems,
+      ...(await checkKubernetes(objects, binaries, {
+        pinnedImages: options.pinnedImages,
+        generatedSecrets: sources.generatedSecrets,
+      })),
+    ];
   } else if (target.kind === "compose") {
-    problems = checkCompose(readFileSync(target.file, "utf8"), binaries);
+    problems = checkCompose(
+      readFileSync(target.file, "utf8"),
+      binaries,
+      target.file,
+    );
     count = "compose file";
   } else {
     problems = checkDockerfile(

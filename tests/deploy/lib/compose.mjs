@@ -13,6 +13,18 @@ import {
   binaryOfImage,
 } from "./contract.mjs";
 import { effectiveFlags, isLoopback, parseAddresses } from "./flags.mjs";
+import {
+  CACHE_FILES,
+  CLIENT_FILES,
+  FILE_FLAGS,
+  OPTIONAL_FILES,
+  SERVER_FILES,
+  fileFlagValue,
+  gitIgnored,
+  inlineSecretProblems,
+  insecureProblems,
+  redisPasswordProblems,
+} from "./security.mjs";
 import { parseDuration } from "./units.mjs";
 
 function binaryOfService(service) {
@@ -45,16 +57,82 @@ function commandOf(service) {
     : String(command).split(/\s+/);
 }
 
-export function checkCompose(text, binaries) {
+// The files a service's secrets (and configs) put in its container: path ->
+// { name, kind }.
+function mountsOf(service) {
+  const mounts = new Map();
+  for (const kind of ["secrets", "configs"]) {
+    for (const entry of service[kind] ?? []) {
+      const source = typeof entry === "string" ? entry : entry?.source;
+      if (source === undefined) continue;
+      const target =
+        typeof entry === "string" ? undefined : (entry.target ?? undefined);
+      const file = String(target ?? source).startsWith("/")
+        ? String(target)
+        : kind === "secrets"
+          ? `/run/secrets/${target ?? source}`
+          : `/${target ?? source}`;
+      mounts.set(file, { name: source, kind: kind.slice(0, -1) });
+    }
+  }
+  return mounts;
+}
+
+// Each file flag the process must have names a file of a compose secret (or,
+// where it is no secret, a config); returns the secrets only a file that is no
+// secret comes from.
+function checkFileFlags(where, run, service, required, report, configOnly) {
+  const mounts = mountsOf(service);
+  for (const flag of [...required, ...OPTIONAL_FILES]) {
+    const { variable, from } = FILE_FLAGS[flag];
+    const value = fileFlagValue(run.flags, flag);
+    if (value === "") {
+      if (required.includes(flag)) report(`${where}: ${variable} is not set`);
+      continue;
+    }
+    const mount = mounts.get(value);
+    if (mount === undefined || (from === "secret" && mount.kind !== "secret")) {
+      report(
+        `${where}: ${variable} ${value} is not a file of ` +
+          (from === "secret" ? "a secret" : "a secret or config") +
+          " of the service",
+      );
+      continue;
+    }
+    const uses = configOnly.get(mount.name) ?? true;
+    configOnly.set(mount.name, uses && from === "config");
+  }
+}
+
+export function checkCompose(text, binaries, file = "docker-compose.yml") {
   const problems = [];
   const document = parse(text, { merge: true });
   const services = document?.services ?? {};
   const runs = new Map();
+  // Secret name -> whether only files that are not secret (the policy) use it.
+  const configOnly = new Map();
   for (const [name, service] of Object.entries(services)) {
     const where = `service ${name}`;
     const binaryName = binaryOfService(service);
     const binary = binaries.get(binaryName);
     const environment = environmentOf(service);
+    for (const problem of inlineSecretProblems(environment)) {
+      problems.push(`${where}: ${problem}`);
+    }
+    for (const problem of insecureProblems(environment, commandOf(service))) {
+      problems.push(`${where}: ${problem}`);
+    }
+    if (binaryName === "redis") {
+      for (const problem of redisPasswordProblems(commandOf(service))) {
+        problems.push(`${where}: ${problem}`);
+      }
+      for (const entry of service.secrets ?? []) {
+        configOnly.set(
+          typeof entry === "string" ? entry : entry?.source,
+          false,
+        );
+      }
+    }
     if (binary === undefined) {
       for (const [variable] of environment) {
         if (variable.startsWith("THB_")) {
@@ -79,7 +157,40 @@ export function checkCompose(text, binaries) {
       flags,
       set,
       port: Number(flags.get("port")),
+      healthPort: Number(flags.get("health_port")),
     });
+    const required =
+      SERVERS[binaryName] !== undefined
+        ? [...SERVER_FILES]
+        : binaryName === "thbctl"
+          ? [...CLIENT_FILES]
+          : [];
+    if (
+      binaryName === "thb-aggregator" &&
+      fileFlagValue(flags, "redis") !== ""
+    ) {
+      required.push(...CACHE_FILES);
+    }
+    checkFileFlags(
+      where,
+      runs.get(name),
+      service,
+      required,
+      (message) => problems.push(message),
+      configOnly,
+    );
+  }
+  // A secret's file on the host must be one git ignores, unless what it
+  // holds is no secret (the policy).
+  for (const [name, secret] of Object.entries(document?.secrets ?? {})) {
+    if (secret?.file === undefined || configOnly.get(name) === true) continue;
+    const host = path.resolve(path.dirname(file), String(secret.file));
+    if (gitIgnored(host) === false) {
+      problems.push(
+        `secret ${name}: its file ${secret.file} is not git-ignored, so a ` +
+          "secret would be committed",
+      );
+    }
   }
   for (const [name, service] of Object.entries(services)) {
     const run = runs.get(name);
@@ -93,9 +204,14 @@ export function checkCompose(text, binaries) {
         );
       }
       const test = (service.healthcheck?.test ?? []).map(String);
-      if (!test.some((word) => word.endsWith(`:${run.port}`))) {
+      if (test.some((word) => word.endsWith(`:${run.port}`))) {
         problems.push(
-          `${where}: its healthcheck does not ask port ${run.port}, where it listens`,
+          `${where}: its healthcheck asks port ${run.port}, the TLS main ` +
+            `port, not the health port ${run.healthPort}`,
+        );
+      } else if (!test.some((word) => word.endsWith(`:${run.healthPort}`))) {
+        problems.push(
+          `${where}: its healthcheck does not ask the health port ${run.healthPort}`,
         );
       }
       if (!test.includes(server.health)) {
@@ -168,6 +284,26 @@ export function checkDockerfile(file, text, binaries) {
     problems.push(`${where}: ENV ${m}`),
   );
   if (SERVERS[binary.name] !== undefined) {
+    const healthcheck = /^\s*HEALTHCHECK\s+(.*)$/im.exec(
+      text.replace(/\\\r?\n/g, " "),
+    )?.[1];
+    const healthPort = flags.get("health_port");
+    const asks = (flag) =>
+      healthcheck !== undefined &&
+      (healthcheck.includes(`\${${binary.variableOf(flag)}}`) ||
+        healthcheck.includes(`$${binary.variableOf(flag)}`) ||
+        new RegExp(`:${flags.get(flag)}\\b`).test(healthcheck));
+    if (healthcheck === undefined) {
+      problems.push(`${where}: no HEALTHCHECK`);
+    } else if (asks("port")) {
+      problems.push(
+        `${where}: HEALTHCHECK asks the TLS main port, not the health port ${healthPort}`,
+      );
+    } else if (!asks("health_port")) {
+      problems.push(
+        `${where}: HEALTHCHECK does not ask the health port ${healthPort}`,
+      );
+    }
     const port = flags.get("port");
     const exposed = [...text.matchAll(/^\s*EXPOSE\s+(.*)$/gim)].flatMap((m) =>
       m[1].split(/\s+/).map((p) => p.split("/")[0]),

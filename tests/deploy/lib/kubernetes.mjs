@@ -15,6 +15,17 @@ import {
 import { effectiveFlags, isLoopback, parseAddresses } from "./flags.mjs";
 import { checkNetworkPolicies } from "./network.mjs";
 import { schemaProblems } from "./schema.mjs";
+import {
+  CACHE_FILES,
+  CLIENT_FILES,
+  FILE_FLAGS,
+  OPTIONAL_FILES,
+  SERVER_FILES,
+  fileFlagValue,
+  inlineSecretProblems,
+  insecureProblems,
+  redisPasswordProblems,
+} from "./security.mjs";
 import { resolvePort, selectorMatches, serviceSelects } from "./selectors.mjs";
 import { parseDuration, parseQuantity, parseRedisSize } from "./units.mjs";
 
@@ -113,6 +124,7 @@ class Checker {
       for (const problem of await schemaProblems(object)) {
         this.report(nameOf(object), problem);
       }
+      this.checkSecret(object);
     }
     for (const workload of this.workloads) this.readContainers(workload);
     for (const workload of this.workloads) this.checkWorkload(workload);
@@ -130,6 +142,28 @@ class Checker {
     return this.problems;
   }
 
+  // A Secret in the manifests carries its values in the repository, unless a
+  // generator made it from files git ignores (checked where it is declared).
+  checkSecret(object) {
+    if (object.kind !== "Secret") return;
+    const name = object.metadata?.name ?? "";
+    const generated = (this.options.generatedSecrets ?? []).some(
+      (generator) => name === generator || name.startsWith(`${generator}-`),
+    );
+    if (generated) return;
+    const keys = [
+      ...Object.keys(object.data ?? {}),
+      ...Object.keys(object.stringData ?? {}),
+    ];
+    if (keys.length > 0) {
+      this.report(
+        nameOf(object),
+        `carries ${keys.join(", ")} in the manifests, a committed secret; ` +
+          "let cert-manager or scripts/deploy-secrets.sh create it",
+      );
+    }
+  }
+
   // What each container runs and with which flags.
   readContainers(workload) {
     for (const container of this.containers(workload)) {
@@ -137,6 +171,16 @@ class Checker {
       const binaryName = binaryOfImage(container.image ?? "");
       const environment = this.environmentOf(container);
       const binary = this.binaries.get(binaryName);
+      const commandLine = [
+        ...(container.command ?? []),
+        ...(container.args ?? []),
+      ];
+      for (const problem of [
+        ...inlineSecretProblems(environment),
+        ...insecureProblems(environment, commandLine),
+      ]) {
+        this.report(where, problem);
+      }
       if (binary === undefined) {
         for (const [name] of environment) {
           if (name.startsWith("THB_")) {
@@ -157,7 +201,13 @@ class Checker {
         this.report(where, message),
       );
       const port = Number(flags.get("port"));
-      workload.runs.set(container.name, { binary: binaryName, flags, port });
+      const healthPort = Number(flags.get("health_port"));
+      workload.runs.set(container.name, {
+        binary: binaryName,
+        flags,
+        port,
+        healthPort,
+      });
     }
   }
 
@@ -197,6 +247,9 @@ class Checker {
       }
       if (SERVERS[run.binary] !== undefined) {
         this.checkServer(workload, container, run, where);
+      }
+      if (run.binary === "thbctl") {
+        this.checkFiles(workload, container, run, CLIENT_FILES, where);
       }
       if (run.binary === "redis") this.checkCache(container, where);
     }
@@ -305,8 +358,26 @@ class Checker {
   // answers its probes on its gRPC health service, drains before it is
   // killed, and keeps its SQLite file on a persistent volume.
   checkServer(workload, container, run, where) {
-    const { flags, port } = run;
+    const { flags, port, healthPort } = run;
     const server = SERVERS[run.binary];
+    const required = [...SERVER_FILES];
+    if (flags.has("redis") && fileFlagValue(flags, "redis") !== "") {
+      required.push(...CACHE_FILES);
+    }
+    this.checkFiles(workload, container, run, required, where);
+    if (!Number.isInteger(healthPort) || healthPort <= 0) {
+      this.report(
+        where,
+        `its health port ${flags.get("health_port")} is not a fixed port`,
+      );
+    } else if (
+      !(container.ports ?? []).some((p) => p.containerPort === healthPort)
+    ) {
+      this.report(
+        where,
+        `declares no containerPort ${healthPort}, its health port`,
+      );
+    }
     if (!Number.isInteger(port) || port <= 0) {
       this.report(
         where,
@@ -341,11 +412,17 @@ class Checker {
         this.report(where, `${probe} is not a gRPC health probe`);
         continue;
       }
-      if (spec.grpc.port !== port) {
+      if (spec.grpc.port === port) {
         this.report(
           where,
-          `${probe} asks port ${JSON.stringify(spec.grpc.port)}, but the ` +
-            `server listens on ${port}`,
+          `${probe} asks port ${port}, the TLS main port, not the health ` +
+            `port ${healthPort}`,
+        );
+      } else if (spec.grpc.port !== healthPort) {
+        this.report(
+          where,
+          `${probe} asks port ${JSON.stringify(spec.grpc.port)}, not the ` +
+            `health port ${healthPort}`,
         );
       }
       const asked = spec.grpc.service ?? "";
@@ -366,6 +443,53 @@ class Checker {
     if (workload.longRunning)
       this.checkDrain(workload, container, flags, where);
     if (flags.has("db")) this.checkDatabase(workload, container, flags, where);
+  }
+
+  // Each file the process must be given is on a volume from a Secret (or,
+  // where it is no secret, a ConfigMap), mounted as a directory so that a
+  // renewed certificate reaches it.
+  checkFiles(workload, container, run, required, where) {
+    for (const flag of [...required, ...OPTIONAL_FILES]) {
+      const { variable, from } = FILE_FLAGS[flag];
+      const value = fileFlagValue(run.flags, flag);
+      if (value === "") {
+        if (required.includes(flag))
+          this.report(where, `${variable} is not set`);
+        continue;
+      }
+      const mount = (container.volumeMounts ?? []).find((m) =>
+        value.startsWith(`${m.mountPath.replace(/\/$/, "")}/`),
+      );
+      const volume = (workload.pod.volumes ?? []).find(
+        (v) => v.name === mount?.name,
+      );
+      const sources = volume?.projected
+        ? (volume.projected.sources ?? [])
+        : [volume ?? {}];
+      const fromSecret =
+        sources.length > 0 && sources.every((v) => v.secret !== undefined);
+      const fromConfig =
+        sources.length > 0 &&
+        sources.every(
+          (v) => v.secret !== undefined || v.configMap !== undefined,
+        );
+      if (!(from === "secret" ? fromSecret : fromConfig)) {
+        this.report(
+          where,
+          `${variable} ${value} is not on a volume from a ` +
+            (from === "secret" ? "Secret" : "Secret or ConfigMap"),
+        );
+      } else if (
+        mount.subPath !== undefined ||
+        mount.subPathExpr !== undefined
+      ) {
+        this.report(
+          where,
+          `${variable} ${value} is mounted with subPath, so a renewed file ` +
+            "never reaches the pod",
+        );
+      }
+    }
   }
 
   checkDrain(workload, container, flags, where) {
@@ -431,6 +555,9 @@ class Checker {
   // not persisting.
   checkCache(container, where) {
     const argv = [...(container.command ?? []), ...(container.args ?? [])];
+    for (const problem of redisPasswordProblems(argv)) {
+      this.report(where, problem);
+    }
     const option = (name) => {
       const at = argv.indexOf(`--${name}`);
       return at < 0 ? undefined : String(argv[at + 1]);

@@ -7,8 +7,11 @@ async function modelOf(apiVersion, kind) {
   const key = `${apiVersion}/${kind}`;
   if (!models.has(key)) {
     // "apps/v1" -> kubernetes-models/apps/v1/Kind; the core group "v1" ->
-    // kubernetes-models/v1/Kind.
-    const specifier = `kubernetes-models/${apiVersion}/${kind}`;
+    // kubernetes-models/v1/Kind; cert-manager's groups from its own package.
+    const group = apiVersion.includes("/") ? apiVersion.split("/")[0] : "";
+    const specifier = group.endsWith("cert-manager.io")
+      ? `@kubernetes-models/cert-manager/${apiVersion}/${kind}`
+      : `kubernetes-models/${apiVersion}/${kind}`;
     let model;
     try {
       model = (await import(specifier))[kind];
@@ -28,7 +31,9 @@ export async function schemaProblems(object) {
   }
   const Model = await modelOf(apiVersion, kind);
   if (Model === undefined) {
-    return [`${apiVersion} ${kind} is not a kind of the Kubernetes API`];
+    return [
+      `${apiVersion} ${kind} is not a kind of the Kubernetes API or cert-manager`,
+    ];
   }
   try {
     new Model(object).validate();
