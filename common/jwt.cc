@@ -764,7 +764,9 @@ absl::StatusOr<JwtClaims> VerifyJwt(std::string_view token,
     if (!kid_value->has_string_value()) {
       return Malformed("header \"kid\" is not a string");
     }
-    kid = kid_value->string_value();
+    // An empty kid names no key; it would otherwise match every key without
+    // one.
+    if (!kid_value->string_value().empty()) kid = kid_value->string_value();
   }
 
   if (signature->empty()) return Malformed("the signature is empty");
@@ -789,8 +791,9 @@ absl::StatusOr<JwtClaims> VerifyJwt(std::string_view token,
   for (const std::shared_ptr<const Key>& key : keys.keys_) {
     if (kid.has_value() && !key->kid.empty() && key->kid != *kid) continue;
     if (key->type != *alg_type || (!key->alg.empty() && key->alg != alg)) {
-      if (kid.has_value() && key->kid == *kid)
+      if (kid.has_value() && key->kid == *kid) {
         kid_match_of_other_type = key.get();
+      }
       continue;
     }
     tried = true;

@@ -204,6 +204,19 @@ TEST_F(JwtTest, KidSelectsTheKeyOfThatKid) {
                 "no configured RS256 key has kid \"c\"");
 }
 
+TEST_F(JwtTest, EmptyKidIsNoKid) {
+  ExpectAccepted(
+      SignJwtWithHeader(ec_, "{\"alg\":\"ES256\",\"kid\":\"\"}", Claims()),
+      Keys(PublicKeyPem(ec_)));
+  ExpectRefused(
+      SignJwtWithHeader(ec_, "{\"alg\":\"ES256\",\"kid\":\"\"}", Claims()),
+      Keys(PublicKeyPem(rsa_)), "no configured key verifies ES256 tokens");
+  ExpectRefused(
+      SignJwtWithHeader(rsa_, "{\"alg\":\"RS256\",\"kid\":7}", Claims()),
+      Keys(PublicKeyPem(rsa_)),
+      "malformed token: header \"kid\" is not a string");
+}
+
 TEST_F(JwtTest, KeysWithoutKidVerifyTokensWithKid) {
   ExpectAccepted(SignJwt(rsa_, "RS256", "from-the-provider", Claims()),
                  Keys(PublicKeyPem(rsa_)));
