@@ -309,6 +309,32 @@ absl::StatusOr<const Struct*> GetObject(const Value& value,
   return &value.struct_value();
 }
 
+// Whether arrays and objects nest deeper than `limit` in `json`, looking
+// only at brackets outside strings; malformed JSON is left to the parser.
+bool NestsDeeperThan(std::string_view json, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : json) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 bool IsRefusedHeaderKey(std::string_view key) {
   if (HasPrefix(key, ":") || HasPrefix(key, "grpc-")) return true;
   return std::find(std::begin(kRefusedHeaderKeys), std::end(kRefusedHeaderKeys),
@@ -325,13 +351,20 @@ class AuthzPolicyParser {
           "policy",
           absl::StrCat(json.size(), " bytes, at most ", kMaxAuthzPolicyBytes));
     }
+    if (NestsDeeperThan(json, kMaxAuthzJsonDepth)) {
+      return InvalidArgument("policy",
+                             absl::StrCat("arrays and objects nest more than ",
+                                          kMaxAuthzJsonDepth, " deep"));
+    }
     Value root;
     if (const auto status = google::protobuf::util::JsonStringToMessage(
             google::protobuf::StringPiece(json.data(), json.size()), &root);
         !status.ok()) {
       return InvalidArgument(
           "policy",
-          absl::StrCat("not valid JSON: ", status.message().ToString()));
+          // The parser quotes the input, which may not be UTF-8.
+          absl::StrCat("not valid JSON: ",
+                       ShownValue(status.message().ToString(), 200)));
     }
     if (root.kind_case() != Value::kStructValue) {
       return WrongType("policy", "a JSON object", root);
@@ -594,6 +627,10 @@ absl::StatusOr<AuthzPolicy> AuthzPolicy::FromFile(const std::string& path) {
   json.resize(static_cast<size_t>(in.gcount()));
   return Parse(json);
 }
+
+size_t AuthzPolicy::deny_rule_count() const { return deny_rules_.size(); }
+
+size_t AuthzPolicy::allow_rule_count() const { return allow_rules_.size(); }
 
 AuthzDecision AuthzPolicy::Evaluate(const AuthzRequest& request) const {
   AuthzDecision decision;
