@@ -21,8 +21,8 @@
 #include "common/port_file.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
-#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/security/server_credentials.h"
 
 namespace thb {
 namespace {
@@ -234,6 +234,10 @@ absl::Status Server::StartHealthServer() {
   const std::string address = HostPort(options_.host, options_.health_port);
   grpc::ServerBuilder builder;
   builder.SetOption(std::make_unique<WithoutPlugins>());
+  // gRPC refuses to build a server with no callback service of its own
+  // (the health service is added later); this one answers every method
+  // but health UNIMPLEMENTED, as a server without it would.
+  builder.RegisterCallbackGenericService(&health_port_others_);
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
                            &health_port_);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/call_authenticator.h"
 #include "common/tls.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 
@@ -108,6 +109,7 @@ class Server {
   grpc::ServerBuilder builder_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<CallAuthenticator> authenticator_;
+  grpc::CallbackGenericService health_port_others_;
   std::unique_ptr<grpc::Server> health_server_;
   int health_port_ = 0;
   // Readiness names in the order they were first given to SetReady().

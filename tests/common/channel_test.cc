@@ -16,6 +16,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_services.h"
+#include "tests/support/test_pki.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
 
 namespace thb {
@@ -36,6 +37,16 @@ ServerOptions TestServerOptions() {
   ServerOptions options;
   options.drain = absl::ZeroDuration();
   options.shutdown_grace = absl::Milliseconds(200);
+  const testing::TestPki& pki = testing::TestPki::Get();
+  options.security.tls = {pki.ca(), pki.cert("registry"), pki.key("registry")};
+  options.security.auth.policy_file = pki.policy();
+  return options;
+}
+
+// The channel options of a client with every right.
+ChannelOptions Secure(ChannelOptions options = {}) {
+  options.credentials =
+      testing::TestPki::Get().ClientOptions("admin").credentials;
   return options;
 }
 
@@ -211,7 +222,8 @@ class FlakyBackend {
 TEST(MakeChannelTest, WorksWithItsServiceConfig) {
   FlakyBackend backend(/*failures=*/0);
   // The same replica twice: a list target, resolved statically.
-  auto channel = MakeChannel(backend.address() + "," + backend.address());
+  auto channel =
+      MakeChannel(backend.address() + "," + backend.address(), Secure());
   auto context = MakeClientContext(absl::Seconds(5));
   const grpc::Status status = CallUnary(channel, context.get(), kGetCountry);
   EXPECT_TRUE(status.ok()) << status.error_message();
@@ -231,7 +243,7 @@ TEST(MakeChannelTest, RetriesReadsOnUnavailable) {
   options.max_read_attempts = 4;
   options.initial_backoff = absl::Milliseconds(10);
   options.max_backoff = absl::Milliseconds(20);
-  auto channel = MakeChannel(backend.address(), options);
+  auto channel = MakeChannel(backend.address(), Secure(options));
 
   auto context = MakeClientContext(absl::Seconds(10));
   const grpc::Status status = CallUnary(channel, context.get(), kGetCountry);
@@ -247,7 +259,7 @@ TEST(MakeChannelTest, RetriesReadsOnUnavailable) {
 
 TEST(MakeChannelTest, NeverRetriesWrites) {
   FlakyBackend backend(/*failures=*/2);
-  auto channel = MakeChannel(backend.address());
+  auto channel = MakeChannel(backend.address(), Secure());
   auto context = MakeClientContext(absl::Seconds(10));
   EXPECT_EQ(CallUnary(channel, context.get(), kCreateCountry).error_code(),
             grpc::StatusCode::UNAVAILABLE);
@@ -258,7 +270,7 @@ TEST(MakeChannelTest, OneAttemptMeansNoRetry) {
   FlakyBackend backend(/*failures=*/2);
   ChannelOptions options;
   options.max_read_attempts = 1;
-  auto channel = MakeChannel(backend.address(), options);
+  auto channel = MakeChannel(backend.address(), Secure(options));
   auto context = MakeClientContext(absl::Seconds(10));
   EXPECT_EQ(CallUnary(channel, context.get(), kGetCountry).error_code(),
             grpc::StatusCode::UNAVAILABLE);
@@ -268,7 +280,8 @@ TEST(MakeChannelTest, OneAttemptMeansNoRetry) {
 TEST(MakeChannelTest, RoundRobinSpreadsOverTheList) {
   FlakyBackend first(/*failures=*/0);
   FlakyBackend second(/*failures=*/0);
-  auto channel = MakeChannel(first.address() + "," + second.address());
+  auto channel =
+      MakeChannel(first.address() + "," + second.address(), Secure());
   // round_robin picks among the connected replicas, and the second may
   // connect a little later than the first: call until both served some.
   const absl::Time give_up = absl::Now() + absl::Seconds(10);
@@ -335,7 +348,7 @@ struct ChildCall {
 class Front {
  public:
   Front(const std::string& backend, absl::Duration max_timeout)
-      : channel_(MakeChannel(backend)),
+      : channel_(MakeChannel(backend, Secure())),
         service_(
             [this, max_timeout](grpc::GenericCallbackServerContext* context,
                                 FakeService::Finish finish) {
@@ -392,7 +405,7 @@ TEST(MakeChildContextTest, CallbackChildInheritsTheShortParentDeadline) {
   Front front(backend.address(), /*max_timeout=*/absl::Seconds(30));
   auto context = MakeClientContext(absl::Milliseconds(300));
   const absl::Time start = absl::Now();
-  const grpc::Status status = CallUnary(MakeChannel(front.address()),
+  const grpc::Status status = CallUnary(MakeChannel(front.address(), Secure()),
                                         context.get(), "/thb.test.Front/Call");
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
 
@@ -416,7 +429,7 @@ TEST(MakeChildContextTest, CallbackChildIsCappedByMaxTimeout) {
   HangingBackend backend;
   Front front(backend.address(), /*max_timeout=*/absl::Milliseconds(200));
   auto context = MakeClientContext(absl::Seconds(30));
-  const grpc::Status status = CallUnary(MakeChannel(front.address()),
+  const grpc::Status status = CallUnary(MakeChannel(front.address(), Secure()),
                                         context.get(), "/thb.test.Front/Call");
   // The front relays the backend's timeout long before the client's own.
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -458,7 +471,7 @@ class DeadlineRecordingRegistry
 
 void CallGetCountry(const Server& server, grpc::ClientContext* context) {
   auto stub = registry::v1::CountryRegistryService::NewStub(
-      MakeChannel(server.address()));
+      MakeChannel(server.address(), Secure()));
   registry::v1::GetCountryRequest request;
   registry::v1::GetCountryResponse response;
   const grpc::Status status = stub->GetCountry(context, request, &response);

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
@@ -18,6 +19,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/common/test_services.h"
+#include "tests/support/test_pki.h"
 
 namespace thb {
 namespace {
@@ -35,12 +37,16 @@ ServerOptions FastOptions() {
   options.port = 0;
   options.drain = absl::ZeroDuration();
   options.shutdown_grace = absl::Seconds(1);
+  const testing::TestPki& pki = testing::TestPki::Get();
+  options.security.tls = {pki.ca(), pki.cert("registry"), pki.key("registry")};
+  options.security.auth.policy_file = pki.policy();
   return options;
 }
 
 std::shared_ptr<grpc::Channel> ChannelTo(const Server& server) {
-  return grpc::CreateChannel(server.address(),
-                             grpc::InsecureChannelCredentials());
+  return grpc::CreateChannel(
+      server.address(),
+      testing::TestPki::Get().ClientOptions("admin").credentials);
 }
 
 // "SERVING", "NOT_SERVING", or the code of the failed Check ("UNAVAILABLE").
@@ -240,6 +246,8 @@ class ListServicesCall
     EXPECT_TRUE(status_.ok()) << status_.error_message();
     return text_;
   }
+  void WaitForStatus() { done_.WaitForNotification(); }
+  const grpc::Status& status() const { return status_; }
 
  private:
   grpc::ByteBuffer request_;
@@ -271,6 +279,102 @@ TEST(ServerTest, SigtermStopsTheServer) {
   ASSERT_EQ(kill(getpid(), SIGTERM), 0);
   server.Wait();
   EXPECT_EQ(HealthOf(channel, ""), "UNAVAILABLE");
+}
+
+// --- Security of the runner ---------------------------------------------
+
+std::shared_ptr<grpc::Channel> PlaintextTo(int port) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                             grpc::InsecureChannelCredentials());
+}
+
+TEST(ServerSecurityTest, HealthPortAnswersPlaintextAndMirrorsReadiness) {
+  ServerOptions options = FastOptions();
+  options.health_port = 0;
+  Server server(options);
+  server.SetReady(kReadiness, false);
+  ASSERT_TRUE(server.Start().ok());
+  ASSERT_GT(server.health_port(), 0);
+  ASSERT_NE(server.health_port(), server.port());
+  auto health = PlaintextTo(server.health_port());
+  EXPECT_EQ(HealthOf(health, ""), "SERVING");
+  EXPECT_EQ(HealthOf(health, kReadiness), "NOT_SERVING");
+  server.SetReady(kReadiness, true);
+  EXPECT_EQ(HealthOf(health, kReadiness), "SERVING");
+  server.Stop();
+  EXPECT_NE(HealthOf(health, ""), "SERVING");
+}
+
+TEST(ServerSecurityTest, HealthPortServesNothingButHealth) {
+  testing::FakeService echo(
+      [](grpc::GenericCallbackServerContext*,
+         testing::FakeService::Finish finish) { finish(grpc::Status::OK); });
+  ServerOptions options = FastOptions();
+  options.health_port = 0;
+  Server server(options);
+  server.AddService(&echo);
+  ASSERT_TRUE(server.Start().ok());
+  auto health = PlaintextTo(server.health_port());
+  auto context = MakeClientContext(absl::Seconds(5));
+  EXPECT_EQ(testing::CallUnary(health, context.get(), "/thb.test.Echo/Say")
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  grpc::GenericStub stub(health);
+  auto reflection_context = MakeClientContext(absl::Seconds(5));
+  ListServicesCall call(&stub, reflection_context.get());
+  call.WaitForStatus();
+  EXPECT_EQ(call.status().error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST(ServerSecurityTest, MainPortRefusesPlaintext) {
+  Server server(FastOptions());
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(HealthOf(PlaintextTo(server.port()), ""), "UNAVAILABLE");
+}
+
+TEST(ServerSecurityTest, WithoutTlsFilesItRefusesToStartUnlessInsecure) {
+  ServerOptions options = FastOptions();
+  options.security.tls = {};
+  Server server(options);
+  const absl::Status status = server.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("--tls_ca"));
+  EXPECT_THAT(status.message(), HasSubstr("--insecure"));
+}
+
+TEST(ServerSecurityTest, WithoutAPolicyItRefusesToStart) {
+  ServerOptions options = FastOptions();
+  options.security.auth.policy_file.clear();
+  Server server(options);
+  const absl::Status status = server.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("--authz_policy"));
+}
+
+TEST(ServerSecurityTest, InsecureServesPlaintextOnLoopbackOnly) {
+  ServerOptions options = FastOptions();
+  options.security.insecure = true;
+  Server server(options);
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(HealthOf(PlaintextTo(server.port()), ""), "SERVING");
+
+  options.host = "0.0.0.0";
+  Server exposed(options);
+  const absl::Status status = exposed.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("loopback"));
+}
+
+TEST(ServerSecurityTest, LoopbackHostsAreKnown) {
+  EXPECT_TRUE(IsLoopbackHost("127.0.0.1"));
+  EXPECT_TRUE(IsLoopbackHost("127.3.2.1"));
+  EXPECT_TRUE(IsLoopbackHost("::1"));
+  EXPECT_TRUE(IsLoopbackHost("[::1]"));
+  EXPECT_TRUE(IsLoopbackHost("localhost"));
+  EXPECT_FALSE(IsLoopbackHost("0.0.0.0"));
+  EXPECT_FALSE(IsLoopbackHost("::"));
+  EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
+  EXPECT_FALSE(IsLoopbackHost("thb-registry"));
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/servers.h"
+#include "tests/support/test_pki.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
 
@@ -97,7 +98,7 @@ class SuiteTest : public ::testing::Test {
             absl::StrCat("--registry=", registry_->address())});
     ASSERT_TRUE(cooperation_->Start().ok());
     cooperation_stub_ = coop::CooperationRecordService::NewStub(
-        MakeChannel(cooperation_->address()));
+        thb::testing::TestChannel(cooperation_->address()));
     ASSERT_NO_FATAL_FAILURE(Import());
   }
 
@@ -164,8 +165,8 @@ class SuiteTest : public ::testing::Test {
 };
 
 TEST_F(SuiteTest, EveryFigureOfTheStudyComesBackExactly) {
-  auto stub =
-      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  auto stub = stats::StatisticsService::NewStub(
+      thb::testing::TestChannel(StartAggregators(1)));
   for (const auto& statement : Study().statements()) {
     const auto response =
         Count(*stub, FilterQuery(statement.filter()), imported_revision_);
@@ -205,8 +206,8 @@ TEST_F(SuiteTest, EveryFigureOfTheStudyComesBackExactly) {
 }
 
 TEST_F(SuiteTest, SetAlgebraAndBreakdownOverTheWire) {
-  auto stub =
-      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  auto stub = stats::StatisticsService::NewStub(
+      thb::testing::TestChannel(StartAggregators(1)));
   // Countries cooperating with EU agencies (fn 7) but not with ICMPD
   // (fn 24): fn 7 minus fn 24, computed here from the records' ids.
   auto countries_of = [](int footnote) {
@@ -267,8 +268,8 @@ TEST_F(SuiteTest, SetAlgebraAndBreakdownOverTheWire) {
 }
 
 TEST_F(SuiteTest, CacheHitsNeverStaleAndFailsOpen) {
-  auto stub =
-      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  auto stub = stats::StatisticsService::NewStub(
+      thb::testing::TestChannel(StartAggregators(1)));
   const stats::CountryQuery fn7 = FilterQuery(Statement(7).filter());
   const auto first = Count(*stub, fn7, imported_revision_);
   EXPECT_EQ(first.cache(), stats::CACHE_STATUS_MISS);
@@ -317,9 +318,9 @@ TEST_F(SuiteTest, CacheHitsNeverStaleAndFailsOpen) {
 TEST_F(SuiteTest, AnAnswerMovedToAnotherKeyIsNotServed) {
   StartAggregators(2);
   auto first = stats::StatisticsService::NewStub(
-      MakeChannel(aggregators_[0]->address()));
+      thb::testing::TestChannel(aggregators_[0]->address()));
   auto second = stats::StatisticsService::NewStub(
-      MakeChannel(aggregators_[1]->address()));
+      thb::testing::TestChannel(aggregators_[1]->address()));
   const stats::CountryQuery fn15 = FilterQuery(Statement(15).filter());
   const stats::CountryQuery fn7 = FilterQuery(Statement(7).filter());
 
@@ -348,8 +349,8 @@ TEST_F(SuiteTest, AnAnswerMovedToAnotherKeyIsNotServed) {
 }
 
 TEST_F(SuiteTest, ReadYourWritesAndDeadlines) {
-  auto stub =
-      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  auto stub = stats::StatisticsService::NewStub(
+      thb::testing::TestChannel(StartAggregators(1)));
   coop::CreateRecordRequest create;
   auto* record = create.mutable_record();
   record->set_id("new-no");
@@ -380,8 +381,8 @@ TEST_F(SuiteTest, ReadYourWritesAndDeadlines) {
 }
 
 TEST_F(SuiteTest, BadQueriesNameTheField) {
-  auto stub =
-      stats::StatisticsService::NewStub(MakeChannel(StartAggregators(1)));
+  auto stub = stats::StatisticsService::NewStub(
+      thb::testing::TestChannel(StartAggregators(1)));
   struct Case {
     stats::CountCountriesRequest request;
     std::string field;
@@ -430,7 +431,7 @@ TEST_F(SuiteTest, BadQueriesNameTheField) {
 
 TEST_F(SuiteTest, ThreeReplicasShareTheLoadAndSurviveAKill) {
   const std::string addresses = StartAggregators(3);
-  auto channel = MakeChannel(addresses);
+  auto channel = thb::testing::TestChannel(addresses);
   auto stub = stats::StatisticsService::NewStub(channel);
   // Each replica syncs before it answers; warm all three.
   std::set<std::string> peers;

@@ -37,6 +37,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/test_pki.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
 #include "yaml-cpp/yaml.h"
@@ -661,7 +662,7 @@ TEST_F(ComposeTopologyTest, RunsAsLocalProcessesAndEveryReplicaAnswers) {
 
   // The revision the import reached: each replica answers at it or later.
   auto cooperation_stub = coop::CooperationRecordService::NewStub(
-      MakeChannel(addresses_.at(cooperation[0]->name)));
+      thb::testing::TestChannel(addresses_.at(cooperation[0]->name)));
   coop::ListRecordsRequest list;
   list.set_page_size(1);
   coop::ListRecordsResponse listed;
@@ -697,7 +698,8 @@ TEST_F(ComposeTopologyTest, RunsAsLocalProcessesAndEveryReplicaAnswers) {
   request.set_min_cooperation_revision(listed.revision());
   std::vector<stats::CountCountriesResponse> answers;
   for (const std::string& address : replicas) {
-    auto stub = stats::StatisticsService::NewStub(MakeChannel(address));
+    auto stub =
+        stats::StatisticsService::NewStub(thb::testing::TestChannel(address));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     stats::CountCountriesResponse response;

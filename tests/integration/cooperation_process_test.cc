@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/servers.h"
+#include "tests/support/test_pki.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 
 namespace thb {
@@ -72,14 +73,14 @@ class Suite {
     auto started = cooperation_->Start();
     ASSERT_TRUE(started.ok()) << started;
     stub_ = v1::CooperationRecordService::NewStub(
-        MakeChannel(cooperation_->address()));
+        thb::testing::TestChannel(cooperation_->address()));
   }
 
   void RestartCooperation() {
     auto started = cooperation_->Start();
     ASSERT_TRUE(started.ok()) << started;
     stub_ = v1::CooperationRecordService::NewStub(
-        MakeChannel(cooperation_->address()));
+        thb::testing::TestChannel(cooperation_->address()));
   }
 
   ServerProcess& registry() { return registry_; }

@@ -22,6 +22,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/support/test_pki.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
 
 namespace thb {
@@ -54,7 +55,7 @@ class Registry {
         thb::testing::WaitForPortFile(port_file, *process_, absl::Seconds(30));
     ASSERT_TRUE(port.ok()) << port.status();
     address_ = absl::StrCat("127.0.0.1:", *port);
-    channel_ = MakeChannel(address_);
+    channel_ = thb::testing::TestChannel(address_);
     stub_ = v1::CountryRegistryService::NewStub(channel_);
   }
 

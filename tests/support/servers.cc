@@ -1,8 +1,12 @@
 #include "tests/support/servers.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/string_view.h"
+#include "tests/support/test_pki.h"
 
 namespace thb::testing {
 
@@ -19,10 +23,21 @@ absl::Status ServerProcess::Start() {
   if (process_ != nullptr) process_->Kill();
   const std::string port_file =
       absl::StrCat(dir_, "/", name_, ".port-", ++starts_);
+  const std::string health_port_file =
+      absl::StrCat(dir_, "/", name_, ".health-port-", starts_);
   std::vector<std::string> args = {
-      "--port=0", absl::StrCat("--port_file=", port_file), "--drain=0s"};
+      "--port=0", absl::StrCat("--port_file=", port_file), "--drain=0s",
+      "--health_port=0", absl::StrCat("--health_port_file=", health_port_file)};
   if (with_db_)
     args.push_back(absl::StrCat("--db=", dir_, "/", name_, ".sqlite3"));
+  if (std::find(args_.begin(), args_.end(), "--insecure") == args_.end()) {
+    absl::string_view service = binary_;
+    service = service.substr(service.rfind('/') + 1);
+    absl::ConsumePrefix(&service, "thb-");
+    for (std::string& arg : TestPki::Get().ServerArgs(ToStd(service))) {
+      args.push_back(std::move(arg));
+    }
+  }
   args.insert(args.end(), args_.begin(), args_.end());
   auto process = Process::Start(binary_, args);
   if (!process.ok()) return process.status();
@@ -30,6 +45,10 @@ absl::Status ServerProcess::Start() {
   auto port = WaitForPortFile(port_file, *process_, absl::Seconds(30));
   if (!port.ok()) return port.status();
   port_ = *port;
+  auto health_port =
+      WaitForPortFile(health_port_file, *process_, absl::Seconds(30));
+  if (!health_port.ok()) return health_port.status();
+  health_port_ = *health_port;
   address_ = absl::StrCat("127.0.0.1:", port_);
   return absl::OkStatus();
 }

@@ -15,8 +15,10 @@ namespace thb::testing {
 class ServerProcess {
  public:
   // `binary` is started with --port=0, --port_file, --db=<dir>/<name>.sqlite3
-  // (unless `with_db` is false: the aggregator keeps no database) and
-  // --drain=0s, then `args`.
+  // (unless `with_db` is false: the aggregator keeps no database),
+  // --drain=0s, a health port of its own, and TLS with the certificate of its
+  // service ("thb-registry": "registry") and the policy of the TestPki, then
+  // `args`. An `args` holding "--insecure" says so and gets no TLS flags.
   ServerProcess(std::string binary, std::string dir, std::string name,
                 std::vector<std::string> args = {}, bool with_db = true);
 
@@ -25,6 +27,8 @@ class ServerProcess {
   Process& process() { return *process_; }
   const std::string& address() const { return address_; }
   int port() const { return port_; }
+  // The plaintext health port.
+  int health_port() const { return health_port_; }
   bool running() { return process_ != nullptr && process_->running(); }
 
  private:
@@ -37,6 +41,7 @@ class ServerProcess {
   std::unique_ptr<Process> process_;
   std::string address_;
   int port_ = 0;
+  int health_port_ = 0;
 };
 
 }  // namespace thb::testing

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "common/string_view.h"
 
 namespace thb::testing {
 namespace {
@@ -38,8 +39,9 @@ std::string MakePki() {
   Run(absl::StrCat(script, "'", dir,
                    "' client expired spiffe://thb/reader/expired --expired "
                    ">/dev/null"));
-  Run(absl::StrCat(script, "'", other,
-                   "' client stranger spiffe://thb/reader/stranger >/dev/null"));
+  Run(absl::StrCat(
+      script, "'", other,
+      "' client stranger spiffe://thb/reader/stranger >/dev/null"));
   Run(absl::StrCat("cp '", other, "/stranger.pem' '", other,
                    "/stranger-key.pem' '", dir, "/' && touch '", stamp, "'"));
   return dir;
@@ -55,11 +57,11 @@ const TestPki& TestPki::Get() {
 std::string TestPki::ca() const { return dir_ + "/ca.pem"; }
 
 std::string TestPki::cert(std::string_view identity) const {
-  return absl::StrCat(dir_, "/", identity, ".pem");
+  return absl::StrCat(dir_, "/", ToAbsl(identity), ".pem");
 }
 
 std::string TestPki::key(std::string_view identity) const {
-  return absl::StrCat(dir_, "/", identity, "-key.pem");
+  return absl::StrCat(dir_, "/", ToAbsl(identity), "-key.pem");
 }
 
 std::string TestPki::policy() const { return THB_TEST_AUTHZ_POLICY; }

@@ -149,7 +149,9 @@ Outcome RunGrpcCall(const std::vector<std::string>& args,
   posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-  std::vector<std::string> argv_strings = {GRPC_CALL_BIN};
+  // The in-process server speaks plaintext; TLS is tested against the
+  // suite's servers (tests/integration/security_test.cc).
+  std::vector<std::string> argv_strings = {GRPC_CALL_BIN, "--insecure"};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& arg : argv_strings) argv.push_back(arg.data());

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/support/test_pki.h"
 
 namespace thb::testing {
 namespace {
@@ -44,6 +45,11 @@ Outcome RunThbctl(const std::vector<std::string>& args,
                   const std::map<std::string, std::string>& env,
                   const std::string& cwd) {
   static int runs = 0;
+  // The admin's identity unless the test says who calls; made before the
+  // fork, since making the PKI may run commands.
+  std::map<std::string, std::string> environment =
+      TestPki::Get().ClientEnv("admin");
+  for (const auto& [key, value] : env) environment[key] = value;
   const std::string dir = MakeTempDir("thbctl-run");
   const std::string out_path = absl::StrCat(dir, "/out", runs);
   const std::string err_path = absl::StrCat(dir, "/err", runs++);
@@ -56,7 +62,9 @@ Outcome RunThbctl(const std::vector<std::string>& args,
     dup2(err, STDERR_FILENO);
     close(out);
     close(err);
-    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
+    for (const auto& [key, value] : environment) {
+      setenv(key.c_str(), value.c_str(), 1);
+    }
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
     std::vector<char*> argv = {const_cast<char*>(THBCTL_BIN)};
     for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));

@@ -17,7 +17,8 @@ struct Outcome {
 
 std::ostream& operator<<(std::ostream& os, const Outcome& outcome);
 
-// Runs the thbctl binary of the test (THBCTL_BIN) with `args`, `env` added
+// Runs the thbctl binary of the test (THBCTL_BIN) as the TestPki's admin
+// (THB_TLS_* in the environment) with `args`, `env` added
 // to the environment, in directory `cwd` (this one when empty); stdout and
 // stderr go to files read after the exit. A run that takes over a minute is
 // killed and fails the test.
