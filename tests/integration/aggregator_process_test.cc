@@ -493,7 +493,11 @@ class AggregatorStartTest : public ::testing::Test {
   std::pair<int, std::string> Run(
       std::vector<std::string> args,
       const std::map<std::string, std::string>& env = {}) {
-    args.insert(args.begin(), "--port=0");
+    args.insert(args.begin(), {"--port=0", "--health_port=0"});
+    for (std::string& arg :
+         thb::testing::TestPki::Get().ServerArgs("aggregator")) {
+      args.push_back(std::move(arg));
+    }
     auto process = Process::Start(THB_AGGREGATOR_BIN, args, env);
     EXPECT_TRUE(process.ok()) << process.status();
     if (!process.ok()) return {-1, ""};

@@ -46,7 +46,12 @@ class Registry {
     const std::string port_file = absl::StrCat(dir_, "/port-", ++starts_);
     std::vector<std::string> args = {
         "--port=0", absl::StrCat("--port_file=", port_file),
-        absl::StrCat("--db=", dir_, "/registry.sqlite3"), "--drain=0s"};
+        absl::StrCat("--db=", dir_, "/registry.sqlite3"), "--drain=0s",
+        "--health_port=0"};
+    for (std::string& arg :
+         thb::testing::TestPki::Get().ServerArgs("registry")) {
+      args.push_back(std::move(arg));
+    }
     args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     auto process = Process::Start(THB_REGISTRY_BIN, args);
     ASSERT_TRUE(process.ok()) << process.status();

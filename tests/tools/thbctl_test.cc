@@ -19,6 +19,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
+#include "tests/support/test_pki.h"
 #include "tests/tools/thbctl_runner.h"
 #include "thb/cooperation/v1/cooperation_service.pb.h"
 #include "thb/cooperation/v1/dataset.pb.h"
@@ -97,9 +98,12 @@ class Services {
                        std::vector<std::string> args,
                        std::unique_ptr<Process>& process) {
     const std::string port_file = absl::StrCat(dir_, "/", name, ".port");
-    args.insert(
-        args.end(),
-        {"--port=0", absl::StrCat("--port_file=", port_file), "--drain=0s"});
+    args.insert(args.end(),
+                {"--port=0", absl::StrCat("--port_file=", port_file),
+                 "--drain=0s", "--health_port=0"});
+    for (std::string& arg : thb::testing::TestPki::Get().ServerArgs(name)) {
+      args.push_back(std::move(arg));
+    }
     auto started = Process::Start(binary, args);
     EXPECT_TRUE(started.ok()) << started.status();
     if (!started.ok()) return "";
