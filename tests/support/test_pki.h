@@ -19,6 +19,7 @@ namespace thb::testing {
 //   "nobody"       a certificate of the CA that the policy grants nothing
 //   "expired"      an expired reader certificate of the same CA
 //   "stranger"     a reader certificate of another CA
+// The other CA's own PKI, with service certificates too, is in other_dir().
 // The policy is the repository's deploy/authz-policy.json.
 class TestPki {
  public:
@@ -30,6 +31,8 @@ class TestPki {
   std::string cert(std::string_view identity) const;
   std::string key(std::string_view identity) const;
   std::string policy() const;
+  const std::string& dir() const { return dir_; }
+  std::string other_dir() const { return dir_ + "/other-ca"; }
 
   // The flags of a server of `service` ("registry", ...): TLS with its own
   // certificate, the policy, and files read again every second.
