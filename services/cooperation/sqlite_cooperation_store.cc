@@ -227,6 +227,11 @@ absl::Status SqliteCooperationStore::Commit(const CommitBatch& batch) {
         absl::StrCat("commit at revision ", batch.revision,
                      " but the store is at revision ", *current));
   }
+  // The events go first: a change refused below (a created record that
+  // exists) rolls them back with everything else.
+  if (auto status = audit::Append(writer_.get(), batch.audit); !status.ok()) {
+    return status;
+  }
 
   auto upsert = writer_->Prepare(
       "INSERT INTO records (id, revision, data) VALUES (?1, ?2, ?3) "
@@ -296,9 +301,6 @@ absl::Status SqliteCooperationStore::Commit(const CommitBatch& batch) {
     }
     (*set_meta)->Bind(1, "compacted_revision").Bind(2, batch.compact_through);
     if (auto status = (*set_meta)->Run(); !status.ok()) return status;
-  }
-  if (auto status = audit::Append(writer_.get(), batch.audit); !status.ok()) {
-    return status;
   }
   if (batch.audit_expired_before_micros != 0) {
     auto pruned = audit::Prune(writer_.get(), batch.audit_expired_before_micros,

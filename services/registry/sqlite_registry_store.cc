@@ -134,6 +134,11 @@ absl::Status SqliteRegistryStore::Commit(const CommitBatch& batch) {
         absl::StrCat("commit at revision ", batch.revision,
                      " but the store is at revision ", *current));
   }
+  // Events and changes share the transaction: whatever fails below rolls
+  // both back.
+  if (auto status = audit::Append(db_.get(), batch.audit); !status.ok()) {
+    return status;
+  }
 
   auto upsert = db_->Prepare(
       "INSERT INTO resources (kind, id, revision, data) VALUES (?1, ?2, ?3, "
@@ -192,9 +197,6 @@ absl::Status SqliteRegistryStore::Commit(const CommitBatch& batch) {
     (*set_meta)->Bind(1, key).Bind(2, value);
     if (auto status = (*set_meta)->Run(); !status.ok()) return status;
     (*set_meta)->Reset();
-  }
-  if (auto status = audit::Append(db_.get(), batch.audit); !status.ok()) {
-    return status;
   }
   if (batch.audit_expired_before_micros != 0) {
     auto pruned = audit::Prune(db_.get(), batch.audit_expired_before_micros,
