@@ -33,8 +33,8 @@ inline constexpr int kMaxPrunedPerCommit = 1000;
 inline constexpr size_t kMaxFilterLength = 512;
 
 // The call that makes a write, as a core receives it from its service: who
-// called and which full gRPC method ("/thb.registry.v1.Country
-// RegistryService/CreateCountry").
+// called, and the full gRPC method
+// ("/thb.registry.v1.CountryRegistryService/CreateCountry").
 struct Invocation {
   Caller caller;
   std::string method;

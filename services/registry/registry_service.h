@@ -8,9 +8,8 @@
 namespace thb::registry {
 
 // The gRPC face of RegistryCore. Reads are served from memory on the
-// reactor thread; writes and the audit log wait for the disk, so they run on
-// the executor;
-// Watch streams are driven by the core's revision notifier.
+// reactor thread; writes and audit log reads wait for the disk, so they run
+// on the executor; Watch streams are driven by the core's revision notifier.
 class RegistryService final
     : public v1::CountryRegistryService::CallbackService {
  public:
