@@ -58,6 +58,7 @@ void ClearOutputOnly(CooperationRecord& record) {
   record.clear_etag();
   record.clear_create_time();
   record.clear_update_time();
+  record.clear_last_changed_by();
 }
 
 absl::Status CheckRequestId(const std::string& request_id) {
@@ -111,6 +112,15 @@ absl::StatusOr<std::unique_ptr<CooperationCore>> CooperationCore::Open(
         "history_revisions",
         absl::StrCat(options.history_revisions, " must be at least 1"));
   }
+  // Events that expired while the server was down go before it serves.
+  if (auto status =
+          audit::PruneExpired(options.clock(), options.audit_retention,
+                              [&store](int64_t before_micros, int limit) {
+                                return store->PruneAudit(before_micros, limit);
+                              });
+      !status.ok()) {
+    return status;
+  }
   auto info = store->Info();
   if (!info.ok()) return info.status();
   return std::unique_ptr<CooperationCore>(
@@ -140,7 +150,7 @@ absl::StatusOr<std::optional<std::string>> CooperationCore::Replay(
 }
 
 void CooperationCore::Stamp(
-    int64_t revision, absl::Time now,
+    int64_t revision, absl::Time now, const std::string& principal,
     google::protobuf::RepeatedPtrField<CooperationRecord>* records,
     ChangeKind kind, std::vector<ChangeRow>& changes) {
   const int64_t micros = absl::ToUnixMicros(now);
@@ -151,6 +161,7 @@ void CooperationCore::Stamp(
     record.set_etag(Etag(record.id(), revision));
     *record.mutable_update_time() = timestamp;
     if (kind == ChangeKind::kCreated) *record.mutable_create_time() = timestamp;
+    record.set_last_changed_by(principal);
     changes.push_back(ChangeRow{revision, kind, record.id(), micros,
                                 record.SerializeAsString()});
   }
@@ -158,11 +169,21 @@ void CooperationCore::Stamp(
 
 absl::Status CooperationCore::Commit(
     int64_t revision, std::vector<ChangeRow> changes,
-    const std::string& request_id, uint64_t fingerprint,
-    const google::protobuf::Message& response) {
+    const audit::Invocation& call, const std::string& request_id,
+    uint64_t fingerprint, const google::protobuf::Message& response) {
   CommitBatch batch;
   batch.revision = revision;
   batch.changes = std::move(changes);
+  batch.audit.reserve(batch.changes.size());
+  int64_t now_micros = 0;
+  for (const ChangeRow& change : batch.changes) {
+    now_micros = change.commit_time_micros;
+    batch.audit.push_back(audit::EventOf(call,
+                                         absl::StrCat("records/", change.id),
+                                         request_id, revision, now_micros));
+  }
+  batch.audit_expired_before_micros =
+      now_micros - absl::ToInt64Microseconds(options_.audit_retention);
   if (!request_id.empty()) {
     batch.request = StoredRequest{request_id, fingerprint, revision,
                                   response.SerializeAsString()};
@@ -199,7 +220,8 @@ absl::Status CooperationCore::Commit(
 }
 
 absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
-    const v1::CreateRecordRequest& request, absl::Time deadline) {
+    const v1::CreateRecordRequest& request, absl::Time deadline,
+    const audit::Invocation& call) {
   if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
     return status;
   }
@@ -229,10 +251,11 @@ absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
   google::protobuf::RepeatedPtrField<CooperationRecord> records;
   *records.Add() = std::move(record);
   std::vector<ChangeRow> changes;
-  Stamp(next, absl::Now(), &records, ChangeKind::kCreated, changes);
+  Stamp(next, options_.clock(), call.caller.principal, &records,
+        ChangeKind::kCreated, changes);
   v1::CreateRecordResponse response;
   *response.mutable_record() = std::move(records[0]);
-  if (auto s = Commit(next, std::move(changes), request.request_id(),
+  if (auto s = Commit(next, std::move(changes), call, request.request_id(),
                       fingerprint, response);
       !s.ok()) {
     return s;
@@ -242,10 +265,12 @@ absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
 
 absl::StatusOr<v1::BatchCreateRecordsResponse>
 CooperationCore::BatchCreateRecords(
-    const v1::BatchCreateRecordsRequest& request, absl::Time deadline) {
+    const v1::BatchCreateRecordsRequest& request, absl::Time deadline,
+    const audit::Invocation& call) {
   v1::BatchCreateRecordsRequest taken = request;
   v1::BatchCreateRecordsResponse response;
-  if (auto s = BatchCreateRecordsInto(&taken, deadline, &response); !s.ok()) {
+  if (auto s = BatchCreateRecordsInto(&taken, deadline, call, &response);
+      !s.ok()) {
     return s;
   }
   return response;
@@ -253,7 +278,7 @@ CooperationCore::BatchCreateRecords(
 
 absl::Status CooperationCore::BatchCreateRecordsInto(
     v1::BatchCreateRecordsRequest* request, absl::Time deadline,
-    v1::BatchCreateRecordsResponse* response) {
+    const audit::Invocation& call, v1::BatchCreateRecordsResponse* response) {
   if (auto status = CheckRequestId(request->request_id()); !status.ok()) {
     return status;
   }
@@ -315,10 +340,11 @@ absl::Status CooperationCore::BatchCreateRecordsInto(
 
   const int64_t next = revision() + 1;
   std::vector<ChangeRow> changes;
-  Stamp(next, absl::Now(), records, ChangeKind::kCreated, changes);
+  Stamp(next, options_.clock(), call.caller.principal, records,
+        ChangeKind::kCreated, changes);
   response->set_revision(next);
-  absl::Status status = Commit(next, std::move(changes), request->request_id(),
-                               fingerprint, *response);
+  absl::Status status = Commit(next, std::move(changes), call,
+                               request->request_id(), fingerprint, *response);
   if (absl::IsAlreadyExists(status) && !ids.empty()) {
     auto existing = store_->Existing({ids.begin(), ids.end()});
     if (!existing.ok()) return existing.status();
@@ -331,7 +357,8 @@ absl::Status CooperationCore::BatchCreateRecordsInto(
 }
 
 absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
-    const v1::UpdateRecordRequest& request, absl::Time deadline) {
+    const v1::UpdateRecordRequest& request, absl::Time deadline,
+    const audit::Invocation& call) {
   if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
     return status;
   }
@@ -382,10 +409,11 @@ absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
   google::protobuf::RepeatedPtrField<CooperationRecord> records;
   *records.Add() = std::move(record);
   std::vector<ChangeRow> changes;
-  Stamp(next, absl::Now(), &records, ChangeKind::kUpdated, changes);
+  Stamp(next, options_.clock(), call.caller.principal, &records,
+        ChangeKind::kUpdated, changes);
   v1::UpdateRecordResponse response;
   *response.mutable_record() = std::move(records[0]);
-  if (auto s = Commit(next, std::move(changes), request.request_id(),
+  if (auto s = Commit(next, std::move(changes), call, request.request_id(),
                       fingerprint, response);
       !s.ok()) {
     return s;
@@ -394,7 +422,7 @@ absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
 }
 
 absl::StatusOr<v1::DeleteRecordResponse> CooperationCore::DeleteRecord(
-    const v1::DeleteRecordRequest& request) {
+    const v1::DeleteRecordRequest& request, const audit::Invocation& call) {
   if (auto status = CheckRequestId(request.request_id()); !status.ok()) {
     return status;
   }
@@ -418,10 +446,10 @@ absl::StatusOr<v1::DeleteRecordResponse> CooperationCore::DeleteRecord(
   const int64_t next = revision() + 1;
   std::vector<ChangeRow> changes = {
       ChangeRow{next, ChangeKind::kDeleted, request.id(),
-                absl::ToUnixMicros(absl::Now()), std::move((*row)->data)}};
+                absl::ToUnixMicros(options_.clock()), std::move((*row)->data)}};
   v1::DeleteRecordResponse response;
   response.set_revision(next);
-  if (auto s = Commit(next, std::move(changes), request.request_id(),
+  if (auto s = Commit(next, std::move(changes), call, request.request_id(),
                       fingerprint, response);
       !s.ok()) {
     return s;
@@ -531,6 +559,17 @@ absl::StatusOr<v1::WatchResponse> CooperationCore::ChangesAfter(
     change->mutable_record()->ParseFromString(row.data);
   }
   return response;
+}
+
+absl::StatusOr<registry::v1::ListAuditEventsResponse>
+CooperationCore::ListAuditEvents(
+    const registry::v1::ListAuditEventsRequest& request) const {
+  auto query =
+      audit::QueryOf(request, options_.clock(), options_.audit_retention);
+  if (!query.ok()) return query.status();
+  auto events = store_->ReadAudit(*query);
+  if (!events.ok()) return events.status();
+  return audit::ResponseOf(request, std::move(*events));
 }
 
 }  // namespace thb::cooperation

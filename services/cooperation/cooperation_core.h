@@ -2,6 +2,7 @@
 #define THB_SERVICES_COOPERATION_COOPERATION_CORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,7 +10,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/audit_log.h"
 #include "common/revision_notifier.h"
 #include "services/cooperation/cooperation_store.h"
 #include "services/registry/client/registry_mirror.h"
@@ -24,6 +27,10 @@ struct CoreOptions {
   int max_changes_per_batch = 1000;
   // Most records one BatchCreateRecords call may carry.
   int max_batch_records = 10000;
+  // How long audit events are kept.
+  absl::Duration audit_retention = audit::kDefaultRetention;
+  // The server time that writes and the audit log go by.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
 // The cooperation service's logic: validation of records against the
@@ -38,20 +45,26 @@ class CooperationCore {
 
   // `deadline` bounds the wait for the registry's codes (UNAVAILABLE when
   // they are not there in time; nothing is written then).
+  // Every write records an audit event per record it changes, made by
+  // `call`, in the write's transaction.
   absl::StatusOr<v1::CreateRecordResponse> CreateRecord(
-      const v1::CreateRecordRequest& request, absl::Time deadline);
+      const v1::CreateRecordRequest& request, absl::Time deadline,
+      const audit::Invocation& call);
   absl::StatusOr<v1::BatchCreateRecordsResponse> BatchCreateRecords(
-      const v1::BatchCreateRecordsRequest& request, absl::Time deadline);
+      const v1::BatchCreateRecordsRequest& request, absl::Time deadline,
+      const audit::Invocation& call);
   // The same, filling `response` in place (it may live on the call's arena;
   // a batch is validated and stamped where it will be sent from). The
   // records are moved out of `request`, not copied: it is left without them.
   absl::Status BatchCreateRecordsInto(v1::BatchCreateRecordsRequest* request,
                                       absl::Time deadline,
+                                      const audit::Invocation& call,
                                       v1::BatchCreateRecordsResponse* response);
   absl::StatusOr<v1::UpdateRecordResponse> UpdateRecord(
-      const v1::UpdateRecordRequest& request, absl::Time deadline);
+      const v1::UpdateRecordRequest& request, absl::Time deadline,
+      const audit::Invocation& call);
   absl::StatusOr<v1::DeleteRecordResponse> DeleteRecord(
-      const v1::DeleteRecordRequest& request);
+      const v1::DeleteRecordRequest& request, const audit::Invocation& call);
 
   absl::StatusOr<v1::GetRecordResponse> GetRecord(
       const v1::GetRecordRequest& request) const;
@@ -62,6 +75,10 @@ class CooperationCore {
   // Changes after `from_revision`, whole revisions at a time; empty when
   // none yet; OUT_OF_RANGE when the log no longer reaches back that far.
   absl::StatusOr<v1::WatchResponse> ChangesAfter(int64_t from_revision) const;
+
+  // The audit log of record writes.
+  absl::StatusOr<registry::v1::ListAuditEventsResponse> ListAuditEvents(
+      const registry::v1::ListAuditEventsRequest& request) const;
 
   int64_t revision() const;
   RevisionNotifier& notifier() { return notifier_; }
@@ -78,16 +95,18 @@ class CooperationCore {
       const std::string& request_id, uint64_t fingerprint)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // Sets revision, etag and times of each written record for a commit at
-  // `revision`, in the records and in their serialized form.
+  // Sets revision, etag, times and last writer of each written record for a
+  // commit at `revision`, in the records and in their serialized form.
   static void Stamp(
-      int64_t revision, absl::Time now,
+      int64_t revision, absl::Time now, const std::string& principal,
       google::protobuf::RepeatedPtrField<v1::CooperationRecord>* records,
       ChangeKind kind, std::vector<ChangeRow>& changes);
 
-  // Makes `changes` durable at the next revision (with the response
-  // remembered under `request_id`, if set), then publishes the revision.
+  // Makes `changes` durable at the next revision, with an audit event of
+  // `call` for each (and the response remembered under `request_id`, if
+  // set), then publishes the revision.
   absl::Status Commit(int64_t revision, std::vector<ChangeRow> changes,
+                      const audit::Invocation& call,
                       const std::string& request_id, uint64_t fingerprint,
                       const google::protobuf::Message& response)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

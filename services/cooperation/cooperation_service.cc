@@ -2,11 +2,24 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/caller.h"
 #include "common/unary.h"
 #include "common/watch_reactor.h"
 
 namespace thb::cooperation {
+namespace {
+
+// The caller of a write and its full method name, for the audit log.
+audit::Invocation Called(grpc::CallbackServerContext* context,
+                         const char* method) {
+  return {CallerOf(*context),
+          absl::StrCat("/", v1::CooperationRecordService::service_full_name(),
+                       "/", method)};
+}
+
+}  // namespace
 
 absl::Time CooperationService::Deadline(
     grpc::CallbackServerContext* context) const {
@@ -25,8 +38,9 @@ grpc::ServerUnaryReactor* CooperationService::CreateRecord(
     const v1::CreateRecordRequest* request,
     v1::CreateRecordResponse* response) {
   return OffloadUnary(context, writers_, response, kDomain,
-                      [this, request, deadline = Deadline(context)] {
-                        return core_->CreateRecord(*request, deadline);
+                      [this, request, deadline = Deadline(context),
+                       call = Called(context, "CreateRecord")] {
+                        return core_->CreateRecord(*request, deadline, call);
                       });
 }
 
@@ -36,12 +50,13 @@ grpc::ServerUnaryReactor* CooperationService::BatchCreateRecords(
     v1::BatchCreateRecordsResponse* response) {
   return OffloadUnaryInto(
       context, writers_, response, kDomain,
-      [this, request,
-       deadline = Deadline(context)](v1::BatchCreateRecordsResponse* into) {
+      [this, request, deadline = Deadline(context),
+       call = Called(context, "BatchCreateRecords")](
+          v1::BatchCreateRecordsResponse* into) {
         // gRPC allocated the request for this call alone and reads nothing
         // of it once the call is handled: its records are moved, not copied.
         return core_->BatchCreateRecordsInto(
-            const_cast<v1::BatchCreateRecordsRequest*>(request), deadline,
+            const_cast<v1::BatchCreateRecordsRequest*>(request), deadline, call,
             into);
       });
 }
@@ -51,8 +66,9 @@ grpc::ServerUnaryReactor* CooperationService::UpdateRecord(
     const v1::UpdateRecordRequest* request,
     v1::UpdateRecordResponse* response) {
   return OffloadUnary(context, writers_, response, kDomain,
-                      [this, request, deadline = Deadline(context)] {
-                        return core_->UpdateRecord(*request, deadline);
+                      [this, request, deadline = Deadline(context),
+                       call = Called(context, "UpdateRecord")] {
+                        return core_->UpdateRecord(*request, deadline, call);
                       });
 }
 
@@ -60,9 +76,10 @@ grpc::ServerUnaryReactor* CooperationService::DeleteRecord(
     grpc::CallbackServerContext* context,
     const v1::DeleteRecordRequest* request,
     v1::DeleteRecordResponse* response) {
-  return OffloadUnary(context, writers_, response, kDomain, [this, request] {
-    return core_->DeleteRecord(*request);
-  });
+  return OffloadUnary(context, writers_, response, kDomain,
+                      [this, request, call = Called(context, "DeleteRecord")] {
+                        return core_->DeleteRecord(*request, call);
+                      });
 }
 
 grpc::ServerUnaryReactor* CooperationService::GetRecord(
@@ -79,6 +96,15 @@ grpc::ServerUnaryReactor* CooperationService::ListRecords(
                       [this, request, deadline = Deadline(context)] {
                         return core_->ListRecords(*request, deadline);
                       });
+}
+
+grpc::ServerUnaryReactor* CooperationService::ListAuditEvents(
+    grpc::CallbackServerContext* context,
+    const registry::v1::ListAuditEventsRequest* request,
+    registry::v1::ListAuditEventsResponse* response) {
+  return OffloadUnary(context, readers_, response, kDomain, [this, request] {
+    return core_->ListAuditEvents(*request);
+  });
 }
 
 grpc::ServerWriteReactor<v1::WatchResponse>* CooperationService::Watch(

@@ -50,6 +50,10 @@ class CooperationService final
       grpc::CallbackServerContext* context,
       const v1::ListRecordsRequest* request,
       v1::ListRecordsResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(
+      grpc::CallbackServerContext* context,
+      const registry::v1::ListAuditEventsRequest* request,
+      registry::v1::ListAuditEventsResponse* response) override;
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(
       grpc::CallbackServerContext* context,
       const v1::WatchRequest* request) override;

@@ -7,6 +7,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "common/audit_log.h"
 #include "common/channel.h"
 #include "common/config.h"
 #include "common/executor.h"
@@ -31,6 +32,9 @@ ABSL_FLAG(int64_t, history_revisions, 10000,
           "request ids remembered for idempotent retries).");
 ABSL_FLAG(int, read_threads, 4, "Threads that run reads and Watch batches.");
 ABSL_FLAG(int, write_threads, 2, "Threads that run writes.");
+ABSL_FLAG(absl::Duration, audit_retention, thb::audit::kDefaultRetention,
+          "How long audit events are kept (older ones are deleted at start "
+          "and by later writes).");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
           "Deadline of a call that brings none.");
 
@@ -45,6 +49,7 @@ int main(int argc, char** argv) {
            {"history_revisions", "THB_COOPERATION_HISTORY_REVISIONS"},
            {"read_threads", "THB_COOPERATION_READ_THREADS"},
            {"write_threads", "THB_COOPERATION_WRITE_THREADS"},
+           {"audit_retention", "THB_AUDIT_RETENTION"},
            {"default_timeout", "THB_DEFAULT_TIMEOUT"}}),
       "The cooperation record store of thb.");
   thb::SetLogName("cooperation");
@@ -75,6 +80,7 @@ int main(int argc, char** argv) {
 
   thb::cooperation::CoreOptions core_options;
   core_options.history_revisions = absl::GetFlag(FLAGS_history_revisions);
+  core_options.audit_retention = absl::GetFlag(FLAGS_audit_retention);
   auto core = thb::cooperation::CooperationCore::Open(std::move(*store),
                                                       &registry, core_options);
   if (!core.ok()) {

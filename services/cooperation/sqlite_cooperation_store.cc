@@ -44,6 +44,7 @@ const std::vector<std::string>& Migrations() {
         ) WITHOUT ROWID;
         CREATE INDEX requests_by_revision ON requests (revision);
       )sql",
+      audit::kMigrationSql,
   };
   return *migrations;
 }
@@ -226,6 +227,11 @@ absl::Status SqliteCooperationStore::Commit(const CommitBatch& batch) {
         absl::StrCat("commit at revision ", batch.revision,
                      " but the store is at revision ", *current));
   }
+  // The events go first: a change refused below (a created record that
+  // exists) rolls them back with everything else.
+  if (auto status = audit::Append(writer_.get(), batch.audit); !status.ok()) {
+    return status;
+  }
 
   auto upsert = writer_->Prepare(
       "INSERT INTO records (id, revision, data) VALUES (?1, ?2, ?3) "
@@ -296,7 +302,29 @@ absl::Status SqliteCooperationStore::Commit(const CommitBatch& batch) {
     (*set_meta)->Bind(1, "compacted_revision").Bind(2, batch.compact_through);
     if (auto status = (*set_meta)->Run(); !status.ok()) return status;
   }
+  if (batch.audit_expired_before_micros != 0) {
+    auto pruned = audit::Prune(writer_.get(), batch.audit_expired_before_micros,
+                               audit::kMaxPrunedPerCommit);
+    if (!pruned.ok()) return pruned.status();
+  }
   return (*txn)->Commit();
+}
+
+absl::StatusOr<std::vector<audit::Event>> SqliteCooperationStore::ReadAudit(
+    const audit::Query& query) {
+  absl::MutexLock lock(&read_mu_);
+  return audit::Read(reader_.get(), query);
+}
+
+absl::StatusOr<int> SqliteCooperationStore::PruneAudit(int64_t before_micros,
+                                                       int limit) {
+  absl::MutexLock lock(&write_mu_);
+  auto txn = sqlite::Transaction::Begin(writer_.get());
+  if (!txn.ok()) return txn.status();
+  auto pruned = audit::Prune(writer_.get(), before_micros, limit);
+  if (!pruned.ok()) return pruned.status();
+  if (auto status = (*txn)->Commit(); !status.ok()) return status;
+  return *pruned;
 }
 
 }  // namespace thb::cooperation

@@ -31,6 +31,9 @@ class SqliteCooperationStore : public CooperationStore {
   absl::StatusOr<std::optional<StoredRequest>> FindRequest(
       const std::string& request_id) override;
   absl::Status Commit(const CommitBatch& batch) override;
+  absl::StatusOr<std::vector<audit::Event>> ReadAudit(
+      const audit::Query& query) override;
+  absl::StatusOr<int> PruneAudit(int64_t before_micros, int limit) override;
 
  private:
   SqliteCooperationStore(std::unique_ptr<sqlite::Database> writer,

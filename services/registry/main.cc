@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
+#include "common/audit_log.h"
 #include "common/config.h"
 #include "common/executor.h"
 #include "common/logging.h"
@@ -24,6 +25,9 @@ ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,
 ABSL_FLAG(int64_t, history_revisions, 10000,
           "Revisions of change history kept for Watch to resume from.");
 ABSL_FLAG(int, write_threads, 4, "Threads that run writes.");
+ABSL_FLAG(absl::Duration, audit_retention, thb::audit::kDefaultRetention,
+          "How long audit events are kept (older ones are deleted at start "
+          "and by later writes).");
 
 int main(int argc, char** argv) {
   thb::ParseFlagsWithEnvironment(
@@ -32,7 +36,8 @@ int main(int argc, char** argv) {
           "REGISTRY", {{"db", "THB_REGISTRY_DB"},
                        {"iso_codes", "THB_ISO_CODES"},
                        {"history_revisions", "THB_REGISTRY_HISTORY_REVISIONS"},
-                       {"write_threads", "THB_REGISTRY_WRITE_THREADS"}}),
+                       {"write_threads", "THB_REGISTRY_WRITE_THREADS"},
+                       {"audit_retention", "THB_AUDIT_RETENTION"}}),
       "The country registry of thb.");
   thb::SetLogName("registry");
 
@@ -55,6 +60,7 @@ int main(int argc, char** argv) {
   }
   thb::registry::CoreOptions core_options;
   core_options.history_revisions = absl::GetFlag(FLAGS_history_revisions);
+  core_options.audit_retention = absl::GetFlag(FLAGS_audit_retention);
   auto core = thb::registry::RegistryCore::Open(std::move(*store), *reference,
                                                 core_options);
   if (!core.ok()) {

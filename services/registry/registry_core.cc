@@ -56,6 +56,19 @@ std::string Etag(ResourceKind kind, const std::string& id, int64_t revision) {
       absl::StrCat(static_cast<int>(kind), "/", id, "@", revision)));
 }
 
+// The audit log's name of a resource: "countries/EL", "regions/SAHEL".
+std::string ResourceName(ResourceKind kind, const std::string& id) {
+  switch (kind) {
+    case ResourceKind::kRegion:
+      return absl::StrCat("regions/", id);
+    case ResourceKind::kOrganisation:
+      return absl::StrCat("organisations/", id);
+    case ResourceKind::kCountry:
+      break;
+  }
+  return absl::StrCat("countries/", id);
+}
+
 bool IsCountryCode(const std::string& code) {
   return code.size() == 2 && absl::ascii_isupper(code[0]) &&
          absl::ascii_isupper(code[1]);
@@ -240,6 +253,7 @@ void ClearOutputOnly(Country& country) {
   country.clear_revision();
   country.clear_create_time();
   country.clear_update_time();
+  country.clear_last_changed_by();
 }
 
 template <typename T>
@@ -247,6 +261,7 @@ void ClearOutputOnly(T& resource) {
   resource.clear_revision();
   resource.clear_create_time();
   resource.clear_update_time();
+  resource.clear_last_changed_by();
 }
 
 template <typename T>
@@ -269,6 +284,15 @@ absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
     return InvalidArgument(
         "history_revisions",
         absl::StrCat(options.history_revisions, " must be at least 1"));
+  }
+  // Events that expired while the server was down go before it serves.
+  if (auto status =
+          audit::PruneExpired(options.clock(), options.audit_retention,
+                              [&store](int64_t before_micros, int limit) {
+                                return store->PruneAudit(before_micros, limit);
+                              });
+      !status.ok()) {
+    return status;
   }
   auto state = store->Load();
   if (!state.ok()) return state.status();
@@ -333,9 +357,9 @@ absl::Status RegistryCore::Seed(const ReferenceData& reference) {
   for (const auto& organisation : reference.organisations) {
     add(ResourceKind::kOrganisation, organisation.id(), organisation);
   }
-  auto revision =
-      CommitChanges(std::move(changes),
-                    {{kSeedVersionKey, absl::StrCat(kReferenceDataVersion)}});
+  auto revision = CommitChanges(
+      std::move(changes),
+      {{kSeedVersionKey, absl::StrCat(kReferenceDataVersion)}}, nullptr);
   return revision.status();
 }
 
@@ -361,9 +385,9 @@ int64_t RegistryCore::revision() const {
 }
 
 absl::StatusOr<int64_t> RegistryCore::CommitChanges(
-    std::vector<StoredChange> changes,
-    std::map<std::string, std::string> meta) {
-  const absl::Time now = absl::Now();
+    std::vector<StoredChange> changes, std::map<std::string, std::string> meta,
+    const audit::Invocation* call) {
+  const absl::Time now = options_.clock();
   const int64_t now_micros = absl::ToUnixMicros(now);
   const auto timestamp =
       google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(now_micros);
@@ -380,6 +404,8 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
   if (revision - compacted > options_.history_revisions) {
     batch.compact_through = revision - options_.history_revisions;
   }
+  batch.audit_expired_before_micros =
+      absl::ToUnixMicros(now - options_.audit_retention);
 
   std::vector<v1::Change> log;
   for (auto& change : changes) {
@@ -400,6 +426,9 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
         if (change.type == ChangeKind::kCreated) {
           *message->mutable_create_time() = timestamp;
         }
+        if (call != nullptr) {
+          message->set_last_changed_by(call->caller.principal);
+        }
       }
       change.data = message->SerializeAsString();
     };
@@ -415,6 +444,11 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
         break;
     }
     log.push_back(std::move(entry));
+    if (call != nullptr) {
+      batch.audit.push_back(audit::EventOf(*call,
+                                           ResourceName(change.kind, change.id),
+                                           "", revision, now_micros));
+    }
   }
   batch.changes = changes;
   if (auto status = store_->Commit(batch); !status.ok()) return status;
@@ -597,7 +631,7 @@ absl::StatusOr<v1::ListCountriesResponse> RegistryCore::ListCountries(
 }
 
 absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
-    const v1::CreateCountryRequest& request) {
+    const v1::CreateCountryRequest& request, const audit::Invocation& call) {
   Country country = request.country();
   auto code = NormalizeCountryCode(country.code(), "country.code");
   if (!code.ok()) return code.status();
@@ -618,7 +652,7 @@ absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kCreated, ResourceKind::kCountry, *code, 0,
                     country.SerializeAsString()}},
-      {});
+      {}, &call);
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::CreateCountryResponse response;
@@ -627,7 +661,7 @@ absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
 }
 
 absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
-    const v1::UpdateCountryRequest& request) {
+    const v1::UpdateCountryRequest& request, const audit::Invocation& call) {
   auto mask = EffectiveMask(request.update_mask(), WritableFields<Country>(),
                             "country");
   if (!mask.ok()) return mask.status();
@@ -666,7 +700,7 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kUpdated, ResourceKind::kCountry, code, 0,
                     country.SerializeAsString()}},
-      {});
+      {}, &call);
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::UpdateCountryResponse response;
@@ -677,7 +711,8 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
 template <typename T>
 absl::StatusOr<int64_t> RegistryCore::DeleteById(
     ResourceKind kind, const char* type, const std::string& id,
-    const std::string& etag, const std::function<absl::Status()>& in_use) {
+    const std::string& etag, const audit::Invocation& call,
+    const std::function<absl::Status()>& in_use) {
   std::string data;
   {
     absl::ReaderMutexLock lock(&mu_);
@@ -694,12 +729,12 @@ absl::StatusOr<int64_t> RegistryCore::DeleteById(
     data = it->second.data;
   }
   return CommitChanges(
-      {StoredChange{0, ChangeKind::kDeleted, kind, id, 0, std::move(data)}},
-      {});
+      {StoredChange{0, ChangeKind::kDeleted, kind, id, 0, std::move(data)}}, {},
+      &call);
 }
 
 absl::StatusOr<v1::DeleteCountryResponse> RegistryCore::DeleteCountry(
-    const v1::DeleteCountryRequest& request) {
+    const v1::DeleteCountryRequest& request, const audit::Invocation& call) {
   absl::MutexLock write(&write_mu_);
   std::string code;
   {
@@ -723,7 +758,7 @@ absl::StatusOr<v1::DeleteCountryResponse> RegistryCore::DeleteCountry(
     return absl::OkStatus();
   };
   auto revision = DeleteById<Country>(ResourceKind::kCountry, "country", code,
-                                      request.etag(), member_of_a_region);
+                                      request.etag(), call, member_of_a_region);
   if (!revision.ok()) return revision.status();
   v1::DeleteCountryResponse response;
   response.set_revision(*revision);
@@ -782,7 +817,7 @@ absl::StatusOr<v1::ListRegionsResponse> RegistryCore::ListRegions(
 }
 
 absl::StatusOr<v1::CreateRegionResponse> RegistryCore::CreateRegion(
-    const v1::CreateRegionRequest& request) {
+    const v1::CreateRegionRequest& request, const audit::Invocation& call) {
   Region region = request.region();
   if (auto s = CheckId(region.id(), "region.id"); !s.ok()) return s;
   if (auto s = CheckText(region.name(), "region.name", kMaxNameLength, true);
@@ -806,7 +841,7 @@ absl::StatusOr<v1::CreateRegionResponse> RegistryCore::CreateRegion(
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kCreated, ResourceKind::kRegion, region.id(),
                     0, region.SerializeAsString()}},
-      {});
+      {}, &call);
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::CreateRegionResponse response;
@@ -815,7 +850,7 @@ absl::StatusOr<v1::CreateRegionResponse> RegistryCore::CreateRegion(
 }
 
 absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
-    const v1::UpdateRegionRequest& request) {
+    const v1::UpdateRegionRequest& request, const audit::Invocation& call) {
   auto mask =
       EffectiveMask(request.update_mask(), WritableFields<Region>(), "region");
   if (!mask.ok()) return mask.status();
@@ -850,7 +885,7 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kUpdated, ResourceKind::kRegion, region.id(),
                     0, region.SerializeAsString()}},
-      {});
+      {}, &call);
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::UpdateRegionResponse response;
@@ -859,11 +894,11 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
 }
 
 absl::StatusOr<v1::DeleteRegionResponse> RegistryCore::DeleteRegion(
-    const v1::DeleteRegionRequest& request) {
+    const v1::DeleteRegionRequest& request, const audit::Invocation& call) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
   absl::MutexLock write(&write_mu_);
   auto revision = DeleteById<Region>(ResourceKind::kRegion, "region",
-                                     request.id(), request.etag());
+                                     request.id(), request.etag(), call);
   if (!revision.ok()) return revision.status();
   v1::DeleteRegionResponse response;
   response.set_revision(*revision);
@@ -921,7 +956,8 @@ absl::StatusOr<v1::ListOrganisationsResponse> RegistryCore::ListOrganisations(
 }
 
 absl::StatusOr<v1::CreateOrganisationResponse> RegistryCore::CreateOrganisation(
-    const v1::CreateOrganisationRequest& request) {
+    const v1::CreateOrganisationRequest& request,
+    const audit::Invocation& call) {
   Organisation organisation = request.organisation();
   if (auto s = CheckId(organisation.id(), "organisation.id"); !s.ok()) return s;
   if (auto s = ValidateOrganisation(organisation); !s.ok()) return s;
@@ -937,7 +973,7 @@ absl::StatusOr<v1::CreateOrganisationResponse> RegistryCore::CreateOrganisation(
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kCreated, ResourceKind::kOrganisation,
                     organisation.id(), 0, organisation.SerializeAsString()}},
-      {});
+      {}, &call);
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::CreateOrganisationResponse response;
@@ -947,7 +983,8 @@ absl::StatusOr<v1::CreateOrganisationResponse> RegistryCore::CreateOrganisation(
 }
 
 absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
-    const v1::UpdateOrganisationRequest& request) {
+    const v1::UpdateOrganisationRequest& request,
+    const audit::Invocation& call) {
   auto mask = EffectiveMask(request.update_mask(),
                             WritableFields<Organisation>(), "organisation");
   if (!mask.ok()) return mask.status();
@@ -978,7 +1015,7 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kUpdated, ResourceKind::kOrganisation,
                     organisation.id(), 0, organisation.SerializeAsString()}},
-      {});
+      {}, &call);
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::UpdateOrganisationResponse response;
@@ -988,12 +1025,13 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
 }
 
 absl::StatusOr<v1::DeleteOrganisationResponse> RegistryCore::DeleteOrganisation(
-    const v1::DeleteOrganisationRequest& request) {
+    const v1::DeleteOrganisationRequest& request,
+    const audit::Invocation& call) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
   absl::MutexLock write(&write_mu_);
   auto revision =
       DeleteById<Organisation>(ResourceKind::kOrganisation, "organisation",
-                               request.id(), request.etag());
+                               request.id(), request.etag(), call);
   if (!revision.ok()) return revision.status();
   v1::DeleteOrganisationResponse response;
   response.set_revision(*revision);
@@ -1025,6 +1063,16 @@ absl::StatusOr<v1::WatchResponse> RegistryCore::ChangesAfter(
     *response.add_changes() = *it;
   }
   return response;
+}
+
+absl::StatusOr<v1::ListAuditEventsResponse> RegistryCore::ListAuditEvents(
+    const v1::ListAuditEventsRequest& request) const {
+  auto query =
+      audit::QueryOf(request, options_.clock(), options_.audit_retention);
+  if (!query.ok()) return query.status();
+  auto events = store_->ReadAudit(*query);
+  if (!events.ok()) return events.status();
+  return audit::ResponseOf(request, std::move(*events));
 }
 
 }  // namespace thb::registry

@@ -15,6 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/audit_log.h"
 #include "common/revision_notifier.h"
 #include "services/registry/reference_data.h"
 #include "services/registry/registry_store.h"
@@ -28,6 +31,10 @@ struct CoreOptions {
   // Most changes one ChangesAfter call returns (whole revisions are never
   // split, so a single larger revision is still returned whole).
   int max_changes_per_batch = 1000;
+  // How long audit events are kept.
+  absl::Duration audit_retention = audit::kDefaultRetention;
+  // The server time that writes and the audit log go by.
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
 
 // The registry's logic: validation, EU code aliases, EMN status on a date,
@@ -50,39 +57,47 @@ class RegistryCore {
   absl::StatusOr<v1::ListCountriesResponse> ListCountries(
       const v1::ListCountriesRequest& request) const;
   absl::StatusOr<v1::CreateCountryResponse> CreateCountry(
-      const v1::CreateCountryRequest& request);
+      const v1::CreateCountryRequest& request, const audit::Invocation& call);
   absl::StatusOr<v1::UpdateCountryResponse> UpdateCountry(
-      const v1::UpdateCountryRequest& request);
+      const v1::UpdateCountryRequest& request, const audit::Invocation& call);
   absl::StatusOr<v1::DeleteCountryResponse> DeleteCountry(
-      const v1::DeleteCountryRequest& request);
+      const v1::DeleteCountryRequest& request, const audit::Invocation& call);
 
   absl::StatusOr<v1::GetRegionResponse> GetRegion(
       const v1::GetRegionRequest& request) const;
   absl::StatusOr<v1::ListRegionsResponse> ListRegions(
       const v1::ListRegionsRequest& request) const;
   absl::StatusOr<v1::CreateRegionResponse> CreateRegion(
-      const v1::CreateRegionRequest& request);
+      const v1::CreateRegionRequest& request, const audit::Invocation& call);
   absl::StatusOr<v1::UpdateRegionResponse> UpdateRegion(
-      const v1::UpdateRegionRequest& request);
+      const v1::UpdateRegionRequest& request, const audit::Invocation& call);
   absl::StatusOr<v1::DeleteRegionResponse> DeleteRegion(
-      const v1::DeleteRegionRequest& request);
+      const v1::DeleteRegionRequest& request, const audit::Invocation& call);
 
   absl::StatusOr<v1::GetOrganisationResponse> GetOrganisation(
       const v1::GetOrganisationRequest& request) const;
   absl::StatusOr<v1::ListOrganisationsResponse> ListOrganisations(
       const v1::ListOrganisationsRequest& request) const;
   absl::StatusOr<v1::CreateOrganisationResponse> CreateOrganisation(
-      const v1::CreateOrganisationRequest& request);
+      const v1::CreateOrganisationRequest& request,
+      const audit::Invocation& call);
   absl::StatusOr<v1::UpdateOrganisationResponse> UpdateOrganisation(
-      const v1::UpdateOrganisationRequest& request);
+      const v1::UpdateOrganisationRequest& request,
+      const audit::Invocation& call);
   absl::StatusOr<v1::DeleteOrganisationResponse> DeleteOrganisation(
-      const v1::DeleteOrganisationRequest& request);
+      const v1::DeleteOrganisationRequest& request,
+      const audit::Invocation& call);
 
   // Changes with a revision greater than `from_revision`, whole revisions at
   // a time, at most about max_changes_per_batch. Empty when there are none
   // yet. OUT_OF_RANGE when the history no longer reaches back that far;
   // INVALID_ARGUMENT for a negative revision.
   absl::StatusOr<v1::WatchResponse> ChangesAfter(int64_t from_revision) const;
+
+  // The audit log: an event for every resource each committed write changed
+  // (the seeding of a new store is no call and has none).
+  absl::StatusOr<v1::ListAuditEventsResponse> ListAuditEvents(
+      const v1::ListAuditEventsRequest& request) const;
 
   int64_t revision() const;
   // Published after every commit; Watch streams wait on it.
@@ -98,10 +113,12 @@ class RegistryCore {
   RegistryCore(std::unique_ptr<RegistryStore> store, CoreOptions options);
 
   absl::Status Seed(const ReferenceData& reference);
-  // Commits `changes` at the next revision, then applies them to memory.
-  // Fills revision, etag and times into each change's data.
+  // Commits `changes` at the next revision, with an audit event for each
+  // made by `call` (none without), then applies them to memory. Fills
+  // revision, etag, times and the last writer into each change's data.
   absl::StatusOr<int64_t> CommitChanges(std::vector<StoredChange> changes,
-                                        std::map<std::string, std::string> meta)
+                                        std::map<std::string, std::string> meta,
+                                        const audit::Invocation* call)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // Deletes the resource `id` of `kind` (`type` names it in errors) if
@@ -110,7 +127,7 @@ class RegistryCore {
   template <typename T>
   absl::StatusOr<int64_t> DeleteById(
       ResourceKind kind, const char* type, const std::string& id,
-      const std::string& etag,
+      const std::string& etag, const audit::Invocation& call,
       const std::function<absl::Status()>& in_use = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 

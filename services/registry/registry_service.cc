@@ -1,9 +1,22 @@
 #include "services/registry/registry_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "common/caller.h"
 #include "common/unary.h"
 #include "common/watch_reactor.h"
 
 namespace thb::registry {
+namespace {
+
+// The caller of a write and its full method name, for the audit log.
+audit::Invocation Called(grpc::CallbackServerContext* context,
+                         const char* method) {
+  return {CallerOf(*context),
+          absl::StrCat("/", v1::CountryRegistryService::service_full_name(),
+                       "/", method)};
+}
+
+}  // namespace
 
 // Reads: in memory, answered on the reactor thread.
 
@@ -63,80 +76,102 @@ grpc::ServerUnaryReactor* RegistryService::CreateCountry(
     grpc::CallbackServerContext* context,
     const v1::CreateCountryRequest* request,
     v1::CreateCountryResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->CreateCountry(*request);
-  });
+  return OffloadUnary(context, executor_, response, kDomain,
+                      [this, request, call = Called(context, "CreateCountry")] {
+                        return core_->CreateCountry(*request, call);
+                      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::UpdateCountry(
     grpc::CallbackServerContext* context,
     const v1::UpdateCountryRequest* request,
     v1::UpdateCountryResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->UpdateCountry(*request);
-  });
+  return OffloadUnary(context, executor_, response, kDomain,
+                      [this, request, call = Called(context, "UpdateCountry")] {
+                        return core_->UpdateCountry(*request, call);
+                      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::DeleteCountry(
     grpc::CallbackServerContext* context,
     const v1::DeleteCountryRequest* request,
     v1::DeleteCountryResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->DeleteCountry(*request);
-  });
+  return OffloadUnary(context, executor_, response, kDomain,
+                      [this, request, call = Called(context, "DeleteCountry")] {
+                        return core_->DeleteCountry(*request, call);
+                      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::CreateRegion(
     grpc::CallbackServerContext* context,
     const v1::CreateRegionRequest* request,
     v1::CreateRegionResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->CreateRegion(*request);
-  });
+  return OffloadUnary(context, executor_, response, kDomain,
+                      [this, request, call = Called(context, "CreateRegion")] {
+                        return core_->CreateRegion(*request, call);
+                      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::UpdateRegion(
     grpc::CallbackServerContext* context,
     const v1::UpdateRegionRequest* request,
     v1::UpdateRegionResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->UpdateRegion(*request);
-  });
+  return OffloadUnary(context, executor_, response, kDomain,
+                      [this, request, call = Called(context, "UpdateRegion")] {
+                        return core_->UpdateRegion(*request, call);
+                      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::DeleteRegion(
     grpc::CallbackServerContext* context,
     const v1::DeleteRegionRequest* request,
     v1::DeleteRegionResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->DeleteRegion(*request);
-  });
+  return OffloadUnary(context, executor_, response, kDomain,
+                      [this, request, call = Called(context, "DeleteRegion")] {
+                        return core_->DeleteRegion(*request, call);
+                      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::CreateOrganisation(
     grpc::CallbackServerContext* context,
     const v1::CreateOrganisationRequest* request,
     v1::CreateOrganisationResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->CreateOrganisation(*request);
-  });
+  return OffloadUnary(
+      context, executor_, response, kDomain,
+      [this, request, call = Called(context, "CreateOrganisation")] {
+        return core_->CreateOrganisation(*request, call);
+      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::UpdateOrganisation(
     grpc::CallbackServerContext* context,
     const v1::UpdateOrganisationRequest* request,
     v1::UpdateOrganisationResponse* response) {
-  return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->UpdateOrganisation(*request);
-  });
+  return OffloadUnary(
+      context, executor_, response, kDomain,
+      [this, request, call = Called(context, "UpdateOrganisation")] {
+        return core_->UpdateOrganisation(*request, call);
+      });
 }
 
 grpc::ServerUnaryReactor* RegistryService::DeleteOrganisation(
     grpc::CallbackServerContext* context,
     const v1::DeleteOrganisationRequest* request,
     v1::DeleteOrganisationResponse* response) {
+  return OffloadUnary(
+      context, executor_, response, kDomain,
+      [this, request, call = Called(context, "DeleteOrganisation")] {
+        return core_->DeleteOrganisation(*request, call);
+      });
+}
+
+// The audit log is on disk: read on the executor.
+grpc::ServerUnaryReactor* RegistryService::ListAuditEvents(
+    grpc::CallbackServerContext* context,
+    const v1::ListAuditEventsRequest* request,
+    v1::ListAuditEventsResponse* response) {
   return OffloadUnary(context, executor_, response, kDomain, [this, request] {
-    return core_->DeleteOrganisation(*request);
+    return core_->ListAuditEvents(*request);
   });
 }
 

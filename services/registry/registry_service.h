@@ -8,8 +8,8 @@
 namespace thb::registry {
 
 // The gRPC face of RegistryCore. Reads are served from memory on the
-// reactor thread; writes wait for the disk, so they run on the executor;
-// Watch streams are driven by the core's revision notifier.
+// reactor thread; writes and audit log reads wait for the disk, so they run
+// on the executor; Watch streams are driven by the core's revision notifier.
 class RegistryService final
     : public v1::CountryRegistryService::CallbackService {
  public:
@@ -83,6 +83,11 @@ class RegistryService final
       grpc::CallbackServerContext* context,
       const v1::DeleteOrganisationRequest* request,
       v1::DeleteOrganisationResponse* response) override;
+
+  grpc::ServerUnaryReactor* ListAuditEvents(
+      grpc::CallbackServerContext* context,
+      const v1::ListAuditEventsRequest* request,
+      v1::ListAuditEventsResponse* response) override;
 
   grpc::ServerWriteReactor<v1::WatchResponse>* Watch(
       grpc::CallbackServerContext* context,

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/audit_log.h"
 
 namespace thb::registry {
 
@@ -56,6 +57,11 @@ struct CommitBatch {
   std::map<std::string, std::string> meta;
   // Drop log entries with a revision at or below this; 0 keeps all.
   int64_t compact_through = 0;
+  // The audit events of the changes, committed with them.
+  std::vector<audit::Event> audit;
+  // Also delete up to audit::kMaxPrunedPerCommit events older than this; 0
+  // deletes none.
+  int64_t audit_expired_before_micros = 0;
 };
 
 // Durable state of the registry. Implementations apply a CommitBatch in one
@@ -71,6 +77,13 @@ class RegistryStore {
   // All or nothing. A revision other than the stored one plus one is
   // FAILED_PRECONDITION and writes nothing.
   virtual absl::Status Commit(const CommitBatch& batch) = 0;
+
+  // The audit events `query` selects, newest first.
+  virtual absl::StatusOr<std::vector<audit::Event>> ReadAudit(
+      const audit::Query& query) = 0;
+  // Deletes up to `limit` audit events older than `before_micros`; returns
+  // how many.
+  virtual absl::StatusOr<int> PruneAudit(int64_t before_micros, int limit) = 0;
 };
 
 }  // namespace thb::registry

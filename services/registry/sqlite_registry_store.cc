@@ -37,6 +37,7 @@ const std::vector<std::string>& Migrations() {
         INSERT INTO meta (key, value) VALUES ('revision', '0');
         INSERT INTO meta (key, value) VALUES ('compacted_revision', '0');
       )sql",
+      audit::kMigrationSql,
   };
   return *migrations;
 }
@@ -133,6 +134,11 @@ absl::Status SqliteRegistryStore::Commit(const CommitBatch& batch) {
         absl::StrCat("commit at revision ", batch.revision,
                      " but the store is at revision ", *current));
   }
+  // Events and changes share the transaction: whatever fails below rolls
+  // both back.
+  if (auto status = audit::Append(db_.get(), batch.audit); !status.ok()) {
+    return status;
+  }
 
   auto upsert = db_->Prepare(
       "INSERT INTO resources (kind, id, revision, data) VALUES (?1, ?2, ?3, "
@@ -192,7 +198,29 @@ absl::Status SqliteRegistryStore::Commit(const CommitBatch& batch) {
     if (auto status = (*set_meta)->Run(); !status.ok()) return status;
     (*set_meta)->Reset();
   }
+  if (batch.audit_expired_before_micros != 0) {
+    auto pruned = audit::Prune(db_.get(), batch.audit_expired_before_micros,
+                               audit::kMaxPrunedPerCommit);
+    if (!pruned.ok()) return pruned.status();
+  }
   return (*txn)->Commit();
+}
+
+absl::StatusOr<std::vector<audit::Event>> SqliteRegistryStore::ReadAudit(
+    const audit::Query& query) {
+  absl::MutexLock lock(&mu_);
+  return audit::Read(db_.get(), query);
+}
+
+absl::StatusOr<int> SqliteRegistryStore::PruneAudit(int64_t before_micros,
+                                                    int limit) {
+  absl::MutexLock lock(&mu_);
+  auto txn = sqlite::Transaction::Begin(db_.get());
+  if (!txn.ok()) return txn.status();
+  auto pruned = audit::Prune(db_.get(), before_micros, limit);
+  if (!pruned.ok()) return pruned.status();
+  if (auto status = (*txn)->Commit(); !status.ok()) return status;
+  return *pruned;
 }
 
 }  // namespace thb::registry

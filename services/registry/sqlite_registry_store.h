@@ -20,6 +20,9 @@ class SqliteRegistryStore : public RegistryStore {
 
   absl::StatusOr<StoreState> Load() override;
   absl::Status Commit(const CommitBatch& batch) override;
+  absl::StatusOr<std::vector<audit::Event>> ReadAudit(
+      const audit::Query& query) override;
+  absl::StatusOr<int> PruneAudit(int64_t before_micros, int limit) override;
 
  private:
   explicit SqliteRegistryStore(std::unique_ptr<sqlite::Database> db)

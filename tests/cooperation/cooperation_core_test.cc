@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/cooperation/sqlite_cooperation_store.h"
-#include "services/registry/reference_data.h"
+#include "tests/cooperation/static_references.h"
 #include "tests/support/process.h"
 
 namespace thb::cooperation {
@@ -17,40 +17,6 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// The registry's reference data as a References, or none at all (a cold
-// cache: the registry never answered).
-class StaticReferences : public registry::References {
- public:
-  explicit StaticReferences(bool available) {
-    if (!available) return;
-    auto data = registry::LoadReferenceData(registry::kDefaultIsoCodesPath);
-    EXPECT_TRUE(data.ok()) << data.status();
-    auto snapshot = std::make_shared<registry::RegistrySnapshot>();
-    snapshot->revision = 1;
-    for (const auto& country : data->countries) {
-      snapshot->countries[country.code()] = country;
-      if (country.iso_alpha2() != country.code()) {
-        snapshot->aliases[country.iso_alpha2()] = country.code();
-      }
-    }
-    for (const auto& region : data->regions)
-      snapshot->regions[region.id()] = region;
-    for (const auto& organisation : data->organisations) {
-      snapshot->organisations[organisation.id()] = organisation;
-    }
-    snapshot_ = std::move(snapshot);
-  }
-
-  absl::StatusOr<std::shared_ptr<const registry::RegistrySnapshot>> Snapshot(
-      absl::Time) const override {
-    if (snapshot_ == nullptr) return absl::UnavailableError("registry down");
-    return snapshot_;
-  }
-
- private:
-  std::shared_ptr<const registry::RegistrySnapshot> snapshot_;
-};
 
 v1::CooperationRecord Record(const std::string& id,
                              const std::string& country) {
@@ -65,6 +31,12 @@ v1::CooperationRecord Record(const std::string& id,
   source->set_citation("EMN (2025), press release");
   source->set_footnote(10);
   return record;
+}
+
+// A write as the service hands it to the core.
+audit::Invocation Editor() {
+  return {{"spiffe://thb/editor/dev", "ipv4:127.0.0.1:50000"},
+          "/thb.cooperation.v1.CooperationRecordService/Test"};
 }
 
 class CooperationCoreTest : public ::testing::Test {
@@ -88,7 +60,7 @@ class CooperationCoreTest : public ::testing::Test {
   v1::CooperationRecord Create(const v1::CooperationRecord& record) {
     v1::CreateRecordRequest request;
     *request.mutable_record() = record;
-    auto response = core_->CreateRecord(request, Deadline());
+    auto response = core_->CreateRecord(request, Deadline(), Editor());
     EXPECT_TRUE(response.ok()) << response.status();
     return response.ok() ? response->record() : v1::CooperationRecord();
   }
@@ -186,7 +158,7 @@ TEST_F(CooperationCoreTest, InvalidRecordsNameTheFieldAndValueAndWriteNothing) {
     c.mutate(record);
     v1::CreateRecordRequest request;
     *request.mutable_record() = record;
-    auto result = core_->CreateRecord(request, Deadline());
+    auto result = core_->CreateRecord(request, Deadline(), Editor());
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
         << c.name;
     auto violations = FieldViolations(result.status());
@@ -203,7 +175,7 @@ TEST_F(CooperationCoreTest, BatchIsAllOrNothing) {
     *request.add_records() = Record("b" + std::to_string(i), "FR");
   }
   request.mutable_records(3)->set_reporting_country("ZZ");
-  auto refused = core_->BatchCreateRecords(request, Deadline());
+  auto refused = core_->BatchCreateRecords(request, Deadline(), Editor());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolations(refused.status()).at(0).field,
             "records[3].reporting_country");
@@ -213,14 +185,14 @@ TEST_F(CooperationCoreTest, BatchIsAllOrNothing) {
   auto* partner = request.mutable_records(4)->add_partners();
   partner->set_kind(v1::PARTNER_KIND_INTERNATIONAL_ORGANISATION);
   partner->set_id("NOPE");
-  auto nested = core_->BatchCreateRecords(request, Deadline());
+  auto nested = core_->BatchCreateRecords(request, Deadline(), Editor());
   EXPECT_EQ(FieldViolations(nested.status()).at(0).field,
             "records[4].partners[0].id");
   EXPECT_THAT(nested.status().message(), HasSubstr("NOPE"));
   EXPECT_EQ(core_->revision(), 0);
 
   request.mutable_records(4)->clear_partners();
-  auto created = core_->BatchCreateRecords(request, Deadline());
+  auto created = core_->BatchCreateRecords(request, Deadline(), Editor());
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->revision(), 1);
   EXPECT_EQ(created->records_size(), 5);
@@ -229,7 +201,7 @@ TEST_F(CooperationCoreTest, BatchIsAllOrNothing) {
   v1::BatchCreateRecordsRequest second;
   *second.add_records() = Record("c0", "FR");
   *second.add_records() = Record("b2", "FR");
-  auto duplicate = core_->BatchCreateRecords(second, Deadline());
+  auto duplicate = core_->BatchCreateRecords(second, Deadline(), Editor());
   EXPECT_EQ(duplicate.status().code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(duplicate.status().message(), HasSubstr("b2"));
   v1::GetRecordRequest get;
@@ -239,12 +211,13 @@ TEST_F(CooperationCoreTest, BatchIsAllOrNothing) {
   v1::BatchCreateRecordsRequest twice;
   *twice.add_records() = Record("d0", "FR");
   *twice.add_records() = Record("d0", "FR");
-  auto repeated = core_->BatchCreateRecords(twice, Deadline());
+  auto repeated = core_->BatchCreateRecords(twice, Deadline(), Editor());
   EXPECT_EQ(FieldViolations(repeated.status()).at(0).field, "records[1].id");
 
   v1::BatchCreateRecordsRequest empty;
-  EXPECT_EQ(core_->BatchCreateRecords(empty, Deadline()).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      core_->BatchCreateRecords(empty, Deadline(), Editor()).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(CooperationCoreTest, BatchesOverTheLimitAreRefused) {
@@ -253,7 +226,7 @@ TEST_F(CooperationCoreTest, BatchesOverTheLimitAreRefused) {
   Open(options);
   v1::BatchCreateRecordsRequest request;
   for (int i = 0; i < 4; ++i) *request.add_records() = Record("", "FR");
-  auto refused = core_->BatchCreateRecords(request, Deadline());
+  auto refused = core_->BatchCreateRecords(request, Deadline(), Editor());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolations(refused.status()).at(0).field, "records");
 }
@@ -262,22 +235,22 @@ TEST_F(CooperationCoreTest, RequestIdMakesRetriesIdempotent) {
   v1::BatchCreateRecordsRequest request;
   *request.add_records() = Record("", "FR");
   request.set_request_id("import-1");
-  auto first = core_->BatchCreateRecords(request, Deadline());
+  auto first = core_->BatchCreateRecords(request, Deadline(), Editor());
   ASSERT_TRUE(first.ok()) << first.status();
-  auto retry = core_->BatchCreateRecords(request, Deadline());
+  auto retry = core_->BatchCreateRecords(request, Deadline(), Editor());
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_EQ(retry->SerializeAsString(), first->SerializeAsString());
   EXPECT_EQ(core_->revision(), 1);
 
   // After a restart too.
   Open();
-  auto after_restart = core_->BatchCreateRecords(request, Deadline());
+  auto after_restart = core_->BatchCreateRecords(request, Deadline(), Editor());
   ASSERT_TRUE(after_restart.ok());
   EXPECT_EQ(after_restart->records(0).id(), first->records(0).id());
   EXPECT_EQ(core_->revision(), 1);
 
   request.mutable_records(0)->set_reporting_country("DE");
-  auto reused = core_->BatchCreateRecords(request, Deadline());
+  auto reused = core_->BatchCreateRecords(request, Deadline(), Editor());
   EXPECT_EQ(reused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolations(reused.status()).at(0).field, "request_id");
 }
@@ -290,11 +263,11 @@ TEST_F(CooperationCoreTest, UpdateAndDeleteHonourEtagAndMask) {
   update.mutable_record()->set_etag("stale");
   update.mutable_record()->set_title("New title");
   update.mutable_update_mask()->add_paths("title");
-  EXPECT_EQ(core_->UpdateRecord(update, Deadline()).status().code(),
+  EXPECT_EQ(core_->UpdateRecord(update, Deadline(), Editor()).status().code(),
             absl::StatusCode::kAborted);
 
   update.mutable_record()->set_etag(created.etag());
-  auto updated = core_->UpdateRecord(update, Deadline());
+  auto updated = core_->UpdateRecord(update, Deadline(), Editor());
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(updated->record().title(), "New title");
   EXPECT_EQ(updated->record().reporting_country(), "SE");
@@ -303,7 +276,7 @@ TEST_F(CooperationCoreTest, UpdateAndDeleteHonourEtagAndMask) {
             created.create_time().seconds());
 
   update.mutable_update_mask()->set_paths(0, "revision");
-  auto bad_mask = core_->UpdateRecord(update, Deadline());
+  auto bad_mask = core_->UpdateRecord(update, Deadline(), Editor());
   EXPECT_EQ(FieldViolations(bad_mask.status()).at(0).field,
             "update_mask.paths[0]");
 
@@ -311,19 +284,19 @@ TEST_F(CooperationCoreTest, UpdateAndDeleteHonourEtagAndMask) {
   invalid.mutable_record()->set_id("u1");
   invalid.mutable_record()->set_reporting_country("XX");
   invalid.mutable_update_mask()->add_paths("reporting_country");
-  EXPECT_EQ(core_->UpdateRecord(invalid, Deadline()).status().code(),
+  EXPECT_EQ(core_->UpdateRecord(invalid, Deadline(), Editor()).status().code(),
             absl::StatusCode::kInvalidArgument);
 
   v1::DeleteRecordRequest remove;
   remove.set_id("u1");
   remove.set_etag(created.etag());
-  EXPECT_EQ(core_->DeleteRecord(remove).status().code(),
+  EXPECT_EQ(core_->DeleteRecord(remove, Editor()).status().code(),
             absl::StatusCode::kAborted);
   remove.set_etag(updated->record().etag());
-  auto deleted = core_->DeleteRecord(remove);
+  auto deleted = core_->DeleteRecord(remove, Editor());
   ASSERT_TRUE(deleted.ok()) << deleted.status();
   EXPECT_EQ(deleted->revision(), 3);
-  EXPECT_EQ(core_->DeleteRecord(remove).status().code(),
+  EXPECT_EQ(core_->DeleteRecord(remove, Editor()).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -335,7 +308,7 @@ TEST_F(CooperationCoreTest, ListFiltersAndPagesToTheEnd) {
     if (i % 3 == 0) record.set_kind(v1::RECORD_KIND_CHALLENGE);
     *batch.add_records() = record;
   }
-  ASSERT_TRUE(core_->BatchCreateRecords(batch, Deadline()).ok());
+  ASSERT_TRUE(core_->BatchCreateRecords(batch, Deadline(), Editor()).ok());
 
   v1::ListRecordsRequest list;
   list.set_page_size(7);
@@ -404,7 +377,9 @@ TEST_F(CooperationCoreTest, RefusedBatchDoesNotCompactTheHistory) {
   // it, so revision 1 must still be there to watch from.
   v1::BatchCreateRecordsRequest duplicate;
   *duplicate.add_records() = Record("h0", "NL");
-  EXPECT_EQ(core_->BatchCreateRecords(duplicate, Deadline()).status().code(),
+  EXPECT_EQ(core_->BatchCreateRecords(duplicate, Deadline(), Editor())
+                .status()
+                .code(),
             absl::StatusCode::kAlreadyExists);
   auto all = core_->ChangesAfter(0);
   ASSERT_TRUE(all.ok()) << all.status();
@@ -425,7 +400,8 @@ TEST(CooperationCoreColdTest, WritesAreUnavailableWithoutTheRegistry) {
   ASSERT_TRUE(core.ok());
   v1::CreateRecordRequest request;
   *request.mutable_record() = Record("x1", "DE");
-  auto result = (*core)->CreateRecord(request, absl::Now() + absl::Seconds(1));
+  auto result =
+      (*core)->CreateRecord(request, absl::Now() + absl::Seconds(1), Editor());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ((*core)->revision(), 0);
   v1::ListRecordsRequest list;

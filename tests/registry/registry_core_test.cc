@@ -59,13 +59,22 @@ class FakeStore : public RegistryStore {
                 log.end());
     }
     for (const auto& [key, value] : batch.meta) state_->meta[key] = value;
+    for (const auto& event : batch.audit) audit.push_back(event);
     state_->revision = batch.revision;
     ++commits;
     return absl::OkStatus();
   }
 
+  absl::StatusOr<std::vector<audit::Event>> ReadAudit(
+      const audit::Query&) override {
+    return audit;
+  }
+  absl::StatusOr<int> PruneAudit(int64_t, int) override { return 0; }
+
   bool fail_commits = false;
   int commits = 0;
+  // The audit events committed, oldest first.
+  std::vector<audit::Event> audit;
 
  private:
   StoreState* state_;
@@ -78,6 +87,12 @@ const ReferenceData& Reference() {
     return new ReferenceData(std::move(*loaded));
   }();
   return *data;
+}
+
+// A write as the service hands it to the core.
+audit::Invocation Admin() {
+  return {{"spiffe://thb/admin/dev", "ipv4:127.0.0.1:50000"},
+          "/thb.registry.v1.CountryRegistryService/Test"};
 }
 
 class RegistryCoreTest : public ::testing::Test {
@@ -109,7 +124,7 @@ class RegistryCoreTest : public ::testing::Test {
     request.mutable_organisation()->set_id(id);
     request.mutable_organisation()->set_name("Organisation " + id);
     request.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_NGO);
-    auto response = core_->CreateOrganisation(request);
+    auto response = core_->CreateOrganisation(request, Admin());
     EXPECT_TRUE(response.ok()) << response.status();
     return response->organisation();
   }
@@ -254,10 +269,10 @@ TEST_F(RegistryCoreTest, CreateRefusesDuplicatesAndAliases) {
   v1::CreateCountryRequest request;
   request.mutable_country()->set_code("EL");
   request.mutable_country()->set_name("Greece again");
-  EXPECT_EQ(core_->CreateCountry(request).status().code(),
+  EXPECT_EQ(core_->CreateCountry(request, Admin()).status().code(),
             absl::StatusCode::kAlreadyExists);
   request.mutable_country()->set_code("GR");
-  EXPECT_EQ(core_->CreateCountry(request).status().code(),
+  EXPECT_EQ(core_->CreateCountry(request, Admin()).status().code(),
             absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(core_->revision(), 1);
 }
@@ -266,7 +281,7 @@ TEST_F(RegistryCoreTest, CreatedCountryIsStoredWithRevisionAndEtag) {
   v1::CreateCountryRequest request;
   request.mutable_country()->set_code("XK");
   request.mutable_country()->set_name("Kosovo");
-  auto created = core_->CreateCountry(request);
+  auto created = core_->CreateCountry(request, Admin());
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->country().revision(), 2);
   EXPECT_FALSE(created->country().etag().empty());
@@ -284,14 +299,14 @@ TEST_F(RegistryCoreTest, UpdateHonoursMaskAndEtag) {
   stale.mutable_country()->set_etag("0000000000000000");
   stale.mutable_country()->set_name("Norway (renamed)");
   stale.mutable_update_mask()->add_paths("name");
-  auto aborted = core_->UpdateCountry(stale);
+  auto aborted = core_->UpdateCountry(stale, Admin());
   EXPECT_EQ(aborted.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(aborted.status().message(), HasSubstr(before.etag()));
 
   v1::UpdateCountryRequest bad_mask = stale;
   bad_mask.mutable_country()->set_etag(before.etag());
   bad_mask.mutable_update_mask()->add_paths("code");
-  auto refused = core_->UpdateCountry(bad_mask);
+  auto refused = core_->UpdateCountry(bad_mask, Admin());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolations(refused.status()).at(0).field,
             "update_mask.paths[1]");
@@ -299,7 +314,7 @@ TEST_F(RegistryCoreTest, UpdateHonoursMaskAndEtag) {
   v1::UpdateCountryRequest good = stale;
   good.mutable_country()->set_etag(before.etag());
   good.mutable_country()->set_official_name("must not change: not in mask");
-  auto updated = core_->UpdateCountry(good);
+  auto updated = core_->UpdateCountry(good, Admin());
   ASSERT_TRUE(updated.ok()) << updated.status();
   EXPECT_EQ(updated->country().name(), "Norway (renamed)");
   EXPECT_EQ(updated->country().official_name(), before.official_name());
@@ -308,7 +323,7 @@ TEST_F(RegistryCoreTest, UpdateHonoursMaskAndEtag) {
   EXPECT_EQ(updated->country().emn_history_size(), 1);
 
   // The old etag is now stale.
-  EXPECT_EQ(core_->UpdateCountry(good).status().code(),
+  EXPECT_EQ(core_->UpdateCountry(good, Admin()).status().code(),
             absl::StatusCode::kAborted);
 }
 
@@ -320,7 +335,7 @@ TEST_F(RegistryCoreTest, InvalidHistoryIsRefused) {
   period->set_start_date("2011-01-01");
   period->set_end_date("2010-01-01");
   request.mutable_update_mask()->add_paths("emn_history");
-  auto refused = core_->UpdateCountry(request);
+  auto refused = core_->UpdateCountry(request, Admin());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolations(refused.status()).at(0).field,
             "country.emn_history[0].end_date");
@@ -332,20 +347,20 @@ TEST_F(RegistryCoreTest, RegionCountriesAreValidatedAndCanonical) {
   request.mutable_region()->set_name("Aegean");
   request.mutable_region()->add_country_codes("TR");
   request.mutable_region()->add_country_codes("QQ");
-  auto refused = core_->CreateRegion(request);
+  auto refused = core_->CreateRegion(request, Admin());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(FieldViolations(refused.status()).at(0).field,
             "region.country_codes[1]");
   EXPECT_THAT(refused.status().message(), HasSubstr("\"QQ\""));
 
   request.mutable_region()->set_country_codes(1, "GR");
-  auto created = core_->CreateRegion(request);
+  auto created = core_->CreateRegion(request, Admin());
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_THAT(created->region().country_codes(), ElementsAre("EL", "TR"));
 
   v1::DeleteCountryRequest remove;
   remove.set_code("TR");
-  auto in_use = core_->DeleteCountry(remove);
+  auto in_use = core_->DeleteCountry(remove, Admin());
   EXPECT_EQ(in_use.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(in_use.status().message(), HasSubstr("AEGEAN"));
 }
@@ -359,22 +374,22 @@ TEST_F(RegistryCoreTest, OrganisationLifecycle) {
 
   v1::CreateOrganisationRequest duplicate;
   *duplicate.mutable_organisation() = created;
-  EXPECT_EQ(core_->CreateOrganisation(duplicate).status().code(),
+  EXPECT_EQ(core_->CreateOrganisation(duplicate, Admin()).status().code(),
             absl::StatusCode::kAlreadyExists);
 
   v1::CreateOrganisationRequest no_kind;
   no_kind.mutable_organisation()->set_id("OTHER");
   no_kind.mutable_organisation()->set_name("Other");
-  auto refused = core_->CreateOrganisation(no_kind);
+  auto refused = core_->CreateOrganisation(no_kind, Admin());
   EXPECT_EQ(FieldViolations(refused.status()).at(0).field, "organisation.kind");
 
   v1::DeleteOrganisationRequest remove;
   remove.set_id("LA_STRADA");
   remove.set_etag("stale");
-  EXPECT_EQ(core_->DeleteOrganisation(remove).status().code(),
+  EXPECT_EQ(core_->DeleteOrganisation(remove, Admin()).status().code(),
             absl::StatusCode::kAborted);
   remove.set_etag(created.etag());
-  ASSERT_TRUE(core_->DeleteOrganisation(remove).ok());
+  ASSERT_TRUE(core_->DeleteOrganisation(remove, Admin()).ok());
   EXPECT_EQ(core_->GetOrganisation(get).status().code(),
             absl::StatusCode::kNotFound);
 
@@ -391,7 +406,7 @@ TEST_F(RegistryCoreTest, FailedCommitChangesNothing) {
   request.mutable_organisation()->set_id("LOST");
   request.mutable_organisation()->set_name("Lost");
   request.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_CSO);
-  EXPECT_EQ(core_->CreateOrganisation(request).status().code(),
+  EXPECT_EQ(core_->CreateOrganisation(request, Admin()).status().code(),
             absl::StatusCode::kUnavailable);
   EXPECT_EQ(core_->revision(), 1);
   v1::GetOrganisationRequest get;

@@ -13,10 +13,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/channel.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
 #include "tests/support/test_pki.h"
@@ -24,6 +26,7 @@
 #include "thb/cooperation/v1/cooperation_service.pb.h"
 #include "thb/cooperation/v1/dataset.pb.h"
 #include "thb/registry/v1/registry.pb.h"
+#include "thb/registry/v1/registry_service.grpc.pb.h"
 #include "thb/registry/v1/registry_service.pb.h"
 
 namespace thb {
@@ -414,6 +417,74 @@ TEST_F(ThbctlTest, CheckReportsTheStudysQuirksAndAMissingRecord) {
                       "source says 11\n"),
             HasSubstr(warnings), HasSubstr(": 2 errors, 2 warnings\n")));
   EXPECT_EQ(broken.err, "thbctl: the data-quality check found 2 errors\n");
+}
+
+TEST_F(ThbctlTest, AuditListsTheWritesOfBothServicesNewestFirst) {
+  ASSERT_NO_FATAL_FAILURE(StartAndImportStudy());
+  ASSERT_EQ(services_.Run({"records", "delete", "fn07-be"}).exit_code, 0);
+  // thbctl writes no registry data: a client does.
+  auto registry = registry::v1::CountryRegistryService::NewStub(
+      MakeChannel(services_.registry_address()));
+  registry::v1::CreateOrganisationRequest create;
+  create.mutable_organisation()->set_id("ACME");
+  create.mutable_organisation()->set_name("Acme");
+  create.mutable_organisation()->set_kind(registry::v1::ORGANISATION_KIND_CSO);
+  registry::v1::CreateOrganisationResponse created;
+  grpc::ClientContext context;
+  ASSERT_TRUE(registry->CreateOrganisation(&context, create, &created).ok());
+
+  const Outcome record =
+      services_.Run({"audit", "--service=cooperation",
+                     "--resource=records/fn07-be", "--format=json"});
+  ASSERT_EQ(record.exit_code, 0) << record;
+  registry::v1::ListAuditEventsResponse events;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(record.out, &events).ok())
+      << record.out;
+  ASSERT_EQ(events.events_size(), 2);
+  EXPECT_EQ(events.events(0).method(),
+            "/thb.cooperation.v1.CooperationRecordService/DeleteRecord");
+  EXPECT_EQ(events.events(1).method(),
+            "/thb.cooperation.v1.CooperationRecordService/BatchCreateRecords");
+  EXPECT_EQ(events.events(1).principal(), "anonymous");
+  EXPECT_FALSE(events.events(1).request_id().empty()) << "import's batch id";
+
+  const Outcome newest = services_.Run({"audit", "--limit=2"});
+  ASSERT_EQ(newest.exit_code, 0) << newest;
+  const std::vector<std::string> lines =
+      absl::StrSplit(newest.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << newest.out;
+  EXPECT_THAT(lines[0], MatchesRegex("TIME +SERVICE +PRINCIPAL +METHOD +"
+                                     "RESOURCE +REVISION +REQUEST ID +PEER"));
+  EXPECT_THAT(lines[1], ContainsRegex("registry +anonymous +CreateOrganisation "
+                                      "+organisations/ACME +2 "));
+  EXPECT_THAT(lines[2], ContainsRegex("cooperation +anonymous +DeleteRecord "
+                                      "+records/fn07-be "));
+
+  const Outcome registry_only =
+      services_.Run({"audit", "--service=registry", "--since=1h"});
+  EXPECT_EQ(registry_only.exit_code, 0) << registry_only;
+  EXPECT_THAT(registry_only.out, HasSubstr("organisations/ACME"));
+  EXPECT_THAT(registry_only.out, Not(HasSubstr("records/")));
+  const Outcome before =
+      services_.Run({"audit", "--until=2000-01-01T00:00:00Z", "--format=json"});
+  EXPECT_EQ(before.exit_code, 0) << before;
+  registry::v1::ListAuditEventsResponse none;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(before.out, &none).ok())
+      << before.out;
+  EXPECT_EQ(none.events_size(), 0);
+
+  for (const char* flag :
+       {"--service=aggregator", "--since=yesterday", "--limit=0"}) {
+    const Outcome refused = services_.Run({"audit", flag});
+    EXPECT_EQ(refused.exit_code, 2) << flag << ": " << refused;
+    EXPECT_THAT(refused.err, HasSubstr(std::string(flag).substr(
+                                 0, std::string(flag).find('='))));
+  }
+  const Outcome bad_filter = services_.Run({"audit", "--resource=fn07-be"});
+  EXPECT_EQ(bad_filter.exit_code, 1) << bad_filter;
+  EXPECT_THAT(bad_filter.err, HasSubstr("resource"));
 }
 
 TEST(ThbctlUsageTest, UsageErrorsExitTwoAndNameTheMistake) {

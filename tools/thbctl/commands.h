@@ -5,9 +5,13 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "thb/cooperation/v1/cooperation_service.pb.h"
 #include "thb/registry/v1/registry_service.pb.h"
 #include "tools/thbctl/cli.h"
@@ -67,6 +71,27 @@ absl::Status ListOrganisations(Clients& clients, Format format,
                                std::ostream& out);
 absl::Status GetOrganisation(Clients& clients, const std::string& id,
                              Format format, std::ostream& out);
+
+struct AuditOptions {
+  // Which services' logs to read.
+  bool registry = true;
+  bool cooperation = true;
+  // The filters; paging is the command's.
+  registry::v1::ListAuditEventsRequest request;
+  // Most events printed, newest first across both services.
+  int limit = 100;
+  Format format = Format::kTable;
+};
+
+// thbctl audit: the audit events of the registry and/or the cooperation
+// service, merged newest first.
+absl::Status ListAudit(Clients& clients, const AuditOptions& options,
+                       std::ostream& out);
+
+// The value of --since or --until: an RFC 3339 time, or a duration back from
+// `now` ("24h"); else a usage error naming the flag.
+absl::StatusOr<google::protobuf::Timestamp> AuditTimeFlag(
+    std::string_view flag, const std::string& value, absl::Time now);
 
 struct CheckOptions {
   std::string file;

@@ -29,13 +29,14 @@ absl::Status Export(Clients& clients, const ExportOptions& options,
         revision = page.revision();
         for (const CooperationRecord& record : page.records()) {
           // A dataset file holds what a client writes; the service's
-          // bookkeeping (revision, etag, times) would only make two exports
-          // of the same records differ.
+          // bookkeeping (revision, etag, times, last writer) would only make
+          // two exports of the same records differ.
           CooperationRecord& kept = records.emplace_back(record);
           kept.clear_revision();
           kept.clear_etag();
           kept.clear_create_time();
           kept.clear_update_time();
+          kept.clear_last_changed_by();
         }
         return absl::OkStatus();
       });

@@ -63,6 +63,7 @@ CooperationRecord Canonical(CooperationRecord record) {
   record.clear_etag();
   record.clear_create_time();
   record.clear_update_time();
+  record.clear_last_changed_by();
   record.set_reporting_country(
       domain::CanonicalCountryCode(record.reporting_country()));
   SortUnique(record.mutable_thematic_areas());

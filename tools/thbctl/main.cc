@@ -18,6 +18,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/client_flags.h"
 #include "common/config.h"
@@ -114,6 +115,21 @@ ABSL_FLAG(std::optional<int>, part_footnote, std::nullopt,
 ABSL_FLAG(std::optional<int>, whole_footnote, std::nullopt,
           "stats share: the whole is the query of the dataset's statement "
           "with this footnote.");
+// thbctl audit.
+ABSL_FLAG(std::vector<std::string>, service, {},
+          "audit: registry, cooperation or both (default both).");
+ABSL_FLAG(std::string, resource, "",
+          "audit: only events about this resource (records/fn15-at, "
+          "countries/EL).");
+ABSL_FLAG(std::string, principal, "", "audit: only events of this principal.");
+ABSL_FLAG(std::string, since, "",
+          "audit: only events at or after this time (RFC 3339, or a duration "
+          "back from now: 24h).");
+ABSL_FLAG(std::string, until, "",
+          "audit: only events before this time (RFC 3339, or a duration back "
+          "from now).");
+ABSL_FLAG(int, limit, 100, "audit: most events printed, newest first.");
+
 ABSL_FLAG(bool, check, false,
           "stats figures: compare with the published figures; exit 1 on a "
           "difference.");
@@ -141,6 +157,11 @@ Commands:
   regions [list | get ID]  Regions of third countries.
   organisations [list | get ID]
                            Organisations countries cooperate with.
+  audit                    Audit events of the writes, newest first (callers
+                           that may read the audit log only).
+                           [--service=registry,cooperation] [--resource]
+                           [--principal] [--since] [--until] [--limit=100]
+                           [--format=table|json]
   check [FILE]             The data-quality check of a dataset's statements
                            (default data/study.txtpb, or --dataset) against
                            the live records; exit 1 on an ERROR finding.
@@ -411,6 +432,55 @@ struct Command {
                       std::ostream& err);
 };
 
+absl::Status RunAudit(const Args& args, Clients& clients, std::ostream& out,
+                      std::ostream& /*err*/) {
+  if (auto status =
+          ExpectArgs(args, 1,
+                     "audit [--service=registry,cooperation] [--resource=NAME] "
+                     "[--principal=P] [--since=T] [--until=T] [--limit=N]");
+      !status.ok()) {
+    return status;
+  }
+  AuditOptions options;
+  auto format = FormatFlag({Format::kTable, Format::kJson}, Format::kTable);
+  if (!format.ok()) return format.status();
+  options.format = *format;
+  const std::vector<std::string> services = absl::GetFlag(FLAGS_service);
+  if (!services.empty()) {
+    options.registry = options.cooperation = false;
+    for (const std::string& service : services) {
+      if (service == "registry") {
+        options.registry = true;
+      } else if (service == "cooperation") {
+        options.cooperation = true;
+      } else {
+        return UsageError(absl::StrCat(
+            "--service: \"", service,
+            "\" is not a service with an audit log (registry, cooperation)"));
+      }
+    }
+  }
+  options.limit = absl::GetFlag(FLAGS_limit);
+  if (options.limit < 1) {
+    return UsageError(
+        absl::StrCat("--limit: ", options.limit, " is not a positive number"));
+  }
+  options.request.set_resource(absl::GetFlag(FLAGS_resource));
+  options.request.set_principal(absl::GetFlag(FLAGS_principal));
+  const absl::Time now = absl::Now();
+  if (const std::string since = absl::GetFlag(FLAGS_since); !since.empty()) {
+    auto time = AuditTimeFlag("--since", since, now);
+    if (!time.ok()) return time.status();
+    *options.request.mutable_start_time() = *time;
+  }
+  if (const std::string until = absl::GetFlag(FLAGS_until); !until.empty()) {
+    auto time = AuditTimeFlag("--until", until, now);
+    if (!time.ok()) return time.status();
+    *options.request.mutable_end_time() = *time;
+  }
+  return ListAudit(clients, options, out);
+}
+
 constexpr Command kCommands[] = {
     {"help", RunHelp},
     {"import", RunImport},
@@ -420,6 +490,7 @@ constexpr Command kCommands[] = {
     {"regions", RunRegions},
     {"organisations", RunOrganisations},
     {"check", RunCheck},
+    {"audit", RunAudit},
     {"stats", RunStats},
 };
 
