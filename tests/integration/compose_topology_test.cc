@@ -1,18 +1,25 @@
 // docker-compose.yml as local processes: every service of the file runs as
 // its binary with the environment and command the file gives it, only the
-// addresses, ports and volume paths rewritten to loopback and a temporary
-// directory. Redis, the registry, the cooperation service and each
-// aggregator replica come up healthy by the file's own health checks, the
-// import job imports the study, and every replica answers the study's
-// figures. The file also keeps the deployment rules: health checks,
-// loopback-only ports, a stop grace period longer than the drain, and only
-// environment variables that the binaries read.
+// addresses, ports (the health ports too) and paths rewritten: to loopback,
+// to a temporary directory for volumes, and for the secrets it mounts at
+// /run/secrets/NAME to local stand-ins (the test PKI's certificates and
+// keys, the repository's authorization policy, and a Redis password and
+// cache HMAC key the test writes). Redis asks that password; the registry,
+// the cooperation service and each aggregator replica come up healthy by
+// the file's own health checks on their plaintext health ports, the import
+// job imports the study as the editor, every main port refuses plaintext,
+// and every replica answers the study's figures to the reader. The file
+// also keeps the deployment rules: health checks, loopback-only ports, a
+// stop grace period longer than the drain, no service without TLS, only
+// the secrets a service mounts, and only environment variables that the
+// binaries read.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -25,6 +32,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -52,11 +60,21 @@ namespace stats = ::thb::stats::v1;
 constexpr char kSourceDir[] = THB_SOURCE_DIR;
 constexpr absl::Duration kHealthyWithin = absl::Seconds(60);
 constexpr absl::Duration kJobWithin = absl::Seconds(120);
+constexpr absl::Duration kCallWithin = absl::Seconds(30);
 // The thbctl image's copy of the repository's files: data/study.txtpb is
 // /usr/share/thb/data/study.txtpb there.
 constexpr char kImageShareDir[] = "/usr/share/thb/";
 // A stop waits this long when a service sets no THB_DRAIN.
 constexpr absl::Duration kDefaultDrain = absl::Seconds(2);
+// Where compose mounts a service's secrets.
+constexpr char kSecretsDir[] = "/run/secrets/";
+// Secret files under these directories (relative to the compose file) are
+// the quick start's development PKI, and what scripts/deploy-secrets.sh
+// writes; the test stands in its own for both.
+constexpr char kPkiFiles[] = ".thb/tls/";
+constexpr char kMadeFiles[] = ".thb/";
+// The size of a secret the test makes, as deploy-secrets.sh makes them.
+constexpr int kSecretBytes = 32;
 
 // What the test reads of one service of the compose file.
 struct Service {
@@ -78,6 +96,9 @@ struct Service {
   std::vector<Port> ports;
   // "registry-data:/var/lib/thb" as {"registry-data", "/var/lib/thb"}.
   std::vector<std::pair<std::string, std::string>> volumes;
+  // The compose secrets it mounts: the name under /run/secrets/ to the
+  // secret's key in the file's top-level `secrets:`.
+  std::map<std::string, std::string> secrets;
   // Service name to condition (service_started when the file names none).
   std::map<std::string, std::string> depends_on;
   std::string restart;
@@ -86,6 +107,18 @@ struct Service {
   bool is_job() const { return restart == "no"; }
   int container_port() const {
     return ports.empty() ? 0 : ports.front().container_port;
+  }
+  // The port of THB_<SVC>_HEALTH_PORT, or 0 when it sets none.
+  int health_port() const {
+    for (const auto& [variable, value] : environment) {
+      int port = 0;
+      if (absl::StartsWith(variable, "THB_") &&
+          absl::EndsWith(variable, "_HEALTH_PORT") &&
+          absl::SimpleAtoi(value, &port)) {
+        return port;
+      }
+    }
+    return 0;
   }
 };
 
@@ -220,27 +253,103 @@ Service ReadService(const std::string& name, const YAML::Node& raw) {
       service.depends_on[dependency] = "service_started";
     }
   }
+  if (const YAML::Node secrets = Child(node, "secrets"); secrets.IsSequence()) {
+    for (const auto& secret : secrets) {
+      if (secret.IsScalar()) {
+        service.secrets[secret.as<std::string>()] = secret.as<std::string>();
+        continue;
+      }
+      // The long form: {source: NAME, target: MOUNT}, MOUNT NAME if unsaid.
+      const std::string source = Text(secret, "source");
+      const std::string target = Text(secret, "target");
+      EXPECT_FALSE(source.empty()) << name << ": a secret without a source";
+      service.secrets[target.empty() ? source : target] = source;
+    }
+  }
   service.restart = Text(node, "restart");
   service.stop_grace_period = Text(node, "stop_grace_period");
   return service;
 }
 
-// The services of the compose file, in the order of the file.
-std::vector<Service> LoadCompose() {
+// docker-compose.yml, parsed; a null node (and a failure) when it cannot be.
+YAML::Node LoadRoot() {
   const std::string path = absl::StrCat(kSourceDir, "/docker-compose.yml");
-  std::vector<Service> services;
-  YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
+    return YAML::LoadFile(path);
   } catch (const YAML::Exception& error) {
     ADD_FAILURE() << path << ": " << error.what();
-    return services;
+    return YAML::Node();
   }
+}
+
+// The services of the compose file, in the order of the file.
+std::vector<Service> LoadCompose() {
+  std::vector<Service> services;
+  const YAML::Node root = LoadRoot();
   for (const auto& entry : Child(root, "services")) {
     services.push_back(
         ReadService(entry.first.as<std::string>(), entry.second));
   }
   return services;
+}
+
+// The mounts under /run/secrets/ that `values` name, also inside a longer
+// value (a shell script).
+std::set<std::string> SecretMountsNamed(
+    const std::vector<std::string>& values) {
+  std::set<std::string> mounts;
+  for (const std::string& value : values) {
+    for (size_t at = value.find(kSecretsDir); at != std::string::npos;
+         at = value.find(kSecretsDir, at + 1)) {
+      size_t end = at + std::string(kSecretsDir).size();
+      const size_t begin = end;
+      while (end < value.size() &&
+             (absl::ascii_isalnum(value[end]) || value[end] == '.' ||
+              value[end] == '-' || value[end] == '_')) {
+        ++end;
+      }
+      mounts.insert(value.substr(begin, end - begin));
+    }
+  }
+  return mounts;
+}
+
+// What a service hands to its process: the values of its environment and
+// its command.
+std::vector<std::string> ValuesOf(const Service& service) {
+  std::vector<std::string> values = service.command;
+  for (const auto& [variable, value] : service.environment) {
+    values.push_back(value);
+  }
+  return values;
+}
+
+bool Contains(const std::vector<std::string>& values,
+              const std::string& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+// `bytes` random bytes as hex digits.
+std::string RandomHex(int bytes) {
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  std::string raw(bytes, '\0');
+  random.read(raw.data(), bytes);
+  EXPECT_TRUE(random.good()) << "cannot read /dev/urandom";
+  return absl::BytesToHexString(raw);
+}
+
+// The file's top-level secrets: each key to its `file:`, relative to the
+// compose file.
+std::map<std::string, std::string> LoadSecrets() {
+  std::map<std::string, std::string> secrets;
+  for (const auto& entry : Child(LoadRoot(), "secrets")) {
+    const std::string name = entry.first.as<std::string>();
+    const std::string file = Text(entry.second, "file");
+    EXPECT_FALSE(file.empty())
+        << "secret " << name << " is not a file (the test knows no other)";
+    secrets[name] = file;
+  }
+  return secrets;
 }
 
 // The services in an order that starts each after those it depends on.
@@ -451,6 +560,47 @@ TEST(ComposeFileTest, KeepsTheDeploymentRules) {
   }
 }
 
+TEST(ComposeFileTest, ServesOnlyTlsAndMountsTheSecretsItReads) {
+  const std::vector<Service> services = LoadCompose();
+  const std::map<std::string, std::string> secrets = LoadSecrets();
+  ASSERT_FALSE(services.empty());
+  for (const Service& service : services) {
+    EXPECT_EQ(service.environment.count("THB_INSECURE"), 0u)
+        << service.name << " runs without TLS or authorization";
+    for (const std::string& arg : service.command) {
+      EXPECT_FALSE(arg == "--insecure" || absl::StartsWith(arg, "--insecure="))
+          << service.name << " runs without TLS or authorization";
+    }
+    for (const std::string& mount : SecretMountsNamed(ValuesOf(service))) {
+      EXPECT_EQ(service.secrets.count(mount), 1u)
+          << service.name << " reads " << kSecretsDir << mount
+          << ", which it does not mount";
+    }
+    for (const auto& [mount, secret] : service.secrets) {
+      EXPECT_EQ(secrets.count(secret), 1u)
+          << service.name << " mounts secret " << secret
+          << ", which the file does not define";
+    }
+    // Only the health port may be asked in plaintext: it serves nothing
+    // else, and is not published.
+    const std::vector<std::string>& check = service.healthcheck;
+    if (!Contains(check, "--insecure")) continue;
+    EXPECT_GT(service.health_port(), 0)
+        << service.name << " asks a plaintext port it does not set";
+    EXPECT_NE(service.health_port(), service.container_port())
+        << service.name << " serves health on its main port";
+    EXPECT_TRUE(
+        Contains(check, absl::StrCat("127.0.0.1:", service.health_port())))
+        << service.name << "'s plaintext health check asks another port than "
+        << "its health port " << service.health_port() << ": "
+        << absl::StrJoin(check, " ");
+    for (const Service::Port& port : service.ports) {
+      EXPECT_NE(port.container_port, service.health_port())
+          << service.name << " publishes its health port";
+    }
+  }
+}
+
 // The compose topology as local processes.
 class ComposeTopologyTest : public ::testing::Test {
  protected:
@@ -458,6 +608,32 @@ class ComposeTopologyTest : public ::testing::Test {
     dir_ = thb::testing::MakeTempDir("compose");
     services_ = LoadCompose();
     ASSERT_FALSE(services_.empty());
+    ASSERT_NO_FATAL_FAILURE(StandInSecrets());
+  }
+
+  // A local file for each secret of the file: the test PKI's file of the
+  // same name for a certificate or key, one the test writes for a secret
+  // that deploy-secrets.sh would write, and the repository's file for the
+  // rest (the authorization policy).
+  void StandInSecrets() {
+    const std::filesystem::path pki =
+        std::filesystem::path(thb::testing::TestPki::Get().ca()).parent_path();
+    const std::string made = absl::StrCat(dir_, "/secrets");
+    std::filesystem::create_directories(made);
+    for (const auto& [name, file] : LoadSecrets()) {
+      std::string path;
+      if (absl::StartsWith(file, kPkiFiles)) {
+        path = (pki / std::filesystem::path(file).filename()).string();
+      } else if (absl::StartsWith(file, kMadeFiles)) {
+        path = absl::StrCat(made, "/", name);
+        std::ofstream(path) << RandomHex(kSecretBytes);
+      } else {
+        path = absl::StrCat(kSourceDir, "/", file);
+      }
+      ASSERT_TRUE(std::filesystem::is_regular_file(path))
+          << "secret " << name << " (" << file << "): no " << path;
+      secret_paths_[name] = path;
+    }
   }
 
   // Starts every service of the file in dependency order: long-running ones
@@ -485,7 +661,17 @@ class ComposeTopologyTest : public ::testing::Test {
   void StartImage(const Service& service) {
     ASSERT_TRUE(absl::StartsWith(service.image, "redis:"))
         << service.name << ": no local stand-in for image " << service.image;
-    auto redis = thb::testing::RedisServer::Start();
+    // Its command sets the password of the one secret it reads.
+    const std::set<std::string> mounts = SecretMountsNamed(service.command);
+    ASSERT_EQ(mounts.size(), 1u)
+        << service.name << " reads no password, or more than one";
+    ASSERT_TRUE(
+        absl::StrContains(absl::StrJoin(service.command, " "), "requirepass"))
+        << service.name << " asks no password";
+    thb::testing::RedisServerOptions options;
+    options.password = ReadText(SecretPath(service, *mounts.begin()));
+    ASSERT_FALSE(options.password.empty());
+    auto redis = thb::testing::RedisServer::Start(options);
     ASSERT_TRUE(redis.ok()) << redis.status();
     redis_ = std::move(*redis);
     addresses_[service.name] = redis_->address();
@@ -499,6 +685,12 @@ class ComposeTopologyTest : public ::testing::Test {
     ASSERT_GT(port, 0);
     local_ports_[service.name] = port;
     addresses_[service.name] = absl::StrCat("127.0.0.1:", port);
+    ASSERT_GT(service.health_port(), 0)
+        << service.name << " sets no THB_<SERVICE>_HEALTH_PORT: its health "
+        << "port would be the default, which the test cannot move";
+    const int health_port = FreePort();
+    ASSERT_GT(health_port, 0);
+    local_health_ports_[service.name] = health_port;
     for (const auto& [volume, target] : service.volumes) {
       std::filesystem::create_directories(VolumeDir(volume));
     }
@@ -526,6 +718,9 @@ class ComposeTopologyTest : public ::testing::Test {
     const std::vector<std::string> args = Rewrite(
         service, std::vector<std::string>(service.healthcheck.begin() + 1,
                                           service.healthcheck.end()));
+    ASSERT_TRUE(Contains(args, HealthAddress(service)))
+        << service.name << "'s health check does not ask its health port: "
+        << absl::StrJoin(args, " ");
     const absl::Time deadline = absl::Now() + kHealthyWithin;
     std::string last;
     while (absl::Now() < deadline) {
@@ -560,10 +755,32 @@ class ComposeTopologyTest : public ::testing::Test {
     return absl::StrCat(dir_, "/", volume);
   }
 
+  std::string HealthAddress(const Service& service) const {
+    return absl::StrCat("127.0.0.1:", local_health_ports_.at(service.name));
+  }
+
+  // The local file of what `service` mounts as /run/secrets/<mount>.
+  std::string SecretPath(const Service& service, const std::string& mount) {
+    const auto secret = service.secrets.find(mount);
+    if (secret == service.secrets.end()) {
+      ADD_FAILURE() << service.name << " reads " << kSecretsDir << mount
+                    << ", which it does not mount";
+      return "";
+    }
+    const auto path = secret_paths_.find(secret->second);
+    if (path == secret_paths_.end()) {
+      ADD_FAILURE() << service.name << " mounts secret " << secret->second
+                    << ", which the file does not define";
+      return "";
+    }
+    return path->second;
+  }
+
   // A value of the file as it applies here: listen on loopback; another
-  // service's address, or the service's own port, becomes the local one; a
-  // path in a volume moves under the temporary directory; a path in the
-  // thbctl image's data is the repository's.
+  // service's address, or the service's own port or health port, becomes
+  // the local one; a path in a volume moves under the temporary directory;
+  // a mounted secret is its local stand-in; a path in the thbctl image's
+  // data is the repository's.
   std::string Rewrite(const Service& service, const std::string& value) {
     if (absl::StartsWith(value, "--") && absl::StrContains(value, '=')) {
       const size_t equals = value.find('=');
@@ -571,6 +788,18 @@ class ComposeTopologyTest : public ::testing::Test {
                           Rewrite(service, value.substr(equals + 1)));
     }
     if (value == "0.0.0.0") return "127.0.0.1";
+    if (absl::string_view mount = value;
+        absl::ConsumePrefix(&mount, kSecretsDir)) {
+      return SecretPath(service, std::string(mount));
+    }
+    if (const int health_port = service.health_port(); health_port > 0) {
+      if (value == absl::StrCat(health_port)) {
+        return absl::StrCat(local_health_ports_.at(service.name));
+      }
+      if (value == absl::StrCat("127.0.0.1:", health_port)) {
+        return HealthAddress(service);
+      }
+    }
     const int own_port = service.container_port();
     if (own_port > 0 && value == absl::StrCat(own_port)) {
       return absl::StrCat(local_ports_.at(service.name));
@@ -628,9 +857,11 @@ class ComposeTopologyTest : public ::testing::Test {
     return nullptr;
   }
 
-  // Runs thbctl with `args`; its exit code, with its output on failure.
+  // Runs thbctl as the reader with `args`; its exit code, with its output
+  // on failure.
   int Thbctl(const std::vector<std::string>& args) {
-    auto run = Process::Start(THBCTL_BIN, args);
+    auto run = Process::Start(THBCTL_BIN, args,
+                              thb::testing::TestPki::Get().ClientEnv("reader"));
     EXPECT_TRUE(run.ok()) << run.status();
     if (!run.ok()) return -1;
     const int code = WaitForExit(*run, kJobWithin);
@@ -645,6 +876,8 @@ class ComposeTopologyTest : public ::testing::Test {
   std::map<std::string, std::unique_ptr<Process>> servers_;
   std::map<std::string, std::string> addresses_;
   std::map<std::string, int> local_ports_;
+  std::map<std::string, int> local_health_ports_;
+  std::map<std::string, std::string> secret_paths_;
   std::set<std::string> healthy_;
   std::set<std::string> completed_;
 };
@@ -660,9 +893,39 @@ TEST_F(ComposeTopologyTest, RunsAsLocalProcessesAndEveryReplicaAnswers) {
   ASSERT_EQ(completed_.size(), OfComponent(services_, "thbctl").size());
   ASSERT_FALSE(completed_.empty()) << "no job imported the study";
 
+  // Each main port speaks only TLS: the service's own health check, asked
+  // there, fails in plaintext and passes as the reader.
+  for (const Service& service : services_) {
+    if (service.component.empty() || service.is_job()) continue;
+    std::vector<std::string> check = Rewrite(
+        service, std::vector<std::string>(service.healthcheck.begin() + 1,
+                                          service.healthcheck.end()));
+    std::replace(check.begin(), check.end(), HealthAddress(service),
+                 addresses_.at(service.name));
+    auto plaintext = Process::Start(GRPC_CALL_BIN, check);
+    ASSERT_TRUE(plaintext.ok()) << plaintext.status();
+    // grpc-call exits with the call's status code: a TLS port drops a
+    // plaintext connection (UNAVAILABLE), where a plaintext one would answer
+    // or refuse by another code.
+    EXPECT_EQ(WaitForExit(*plaintext, kCallWithin),
+              static_cast<int>(grpc::StatusCode::UNAVAILABLE))
+        << service.name << " answers in plaintext on its main port: grpc-call "
+        << absl::StrJoin(check, " ") << ":\n"
+        << plaintext->Log();
+    check.erase(std::remove(check.begin(), check.end(), "--insecure"),
+                check.end());
+    auto tls = Process::Start(GRPC_CALL_BIN, check,
+                              thb::testing::TestPki::Get().ClientEnv("reader"));
+    ASSERT_TRUE(tls.ok()) << tls.status();
+    EXPECT_EQ(WaitForExit(*tls, kCallWithin), 0)
+        << service.name << " does not answer the reader on its main port: "
+        << "grpc-call " << absl::StrJoin(check, " ") << ":\n"
+        << tls->Log();
+  }
+
   // The revision the import reached: each replica answers at it or later.
   auto cooperation_stub = coop::CooperationRecordService::NewStub(
-      thb::testing::TestChannel(addresses_.at(cooperation[0]->name)));
+      thb::testing::TestChannel(addresses_.at(cooperation[0]->name), "reader"));
   coop::ListRecordsRequest list;
   list.set_page_size(1);
   coop::ListRecordsResponse listed;
@@ -698,8 +961,8 @@ TEST_F(ComposeTopologyTest, RunsAsLocalProcessesAndEveryReplicaAnswers) {
   request.set_min_cooperation_revision(listed.revision());
   std::vector<stats::CountCountriesResponse> answers;
   for (const std::string& address : replicas) {
-    auto stub =
-        stats::StatisticsService::NewStub(thb::testing::TestChannel(address));
+    auto stub = stats::StatisticsService::NewStub(
+        thb::testing::TestChannel(address, "reader"));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
     stats::CountCountriesResponse response;
