@@ -12,8 +12,8 @@ namespace thb {
 namespace {
 
 unsigned int RefreshSeconds(absl::Duration interval) {
-  return static_cast<unsigned int>(absl::ToInt64Seconds(
-      std::max(interval, kMinTlsRefreshInterval)));
+  return static_cast<unsigned int>(
+      absl::ToInt64Seconds(std::max(interval, kMinTlsRefreshInterval)));
 }
 
 }  // namespace
@@ -39,12 +39,12 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentials(
   }
   auto provider =
       std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
-          files.key, files.cert, files.ca, RefreshSeconds(files.refresh_interval));
+          files.key, files.cert, files.ca,
+          RefreshSeconds(files.refresh_interval));
   grpc::experimental::TlsServerCredentialsOptions options(provider);
   options.watch_root_certs();
   options.watch_identity_key_cert_pairs();
-  options.set_cert_request_type(
-      GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
   return grpc::experimental::TlsServerCredentials(options);
 }
 
@@ -107,14 +107,17 @@ std::string SecurityHint(grpc::StatusCode code, std::string_view message) {
              "identity this method";
     case grpc::StatusCode::UNAVAILABLE: {
       const absl::string_view text(message.data(), message.size());
+      // A server that refuses the client's certificate under TLS 1.3 only
+      // closes the connection once the client thinks the handshake is done.
       if (absl::StrContains(text, "andshake") ||
           absl::StrContains(text, "SSL") ||
-          absl::StrContains(text, "TLS") ||
-          absl::StrContains(text, "certificate")) {
-        return "the TLS handshake failed: check that --tls_ca is the CA of "
-               "the server's certificate, that it names the address you "
-               "called, and that your certificate is valid and from a CA "
-               "the server trusts";
+          absl::StrContains(text, "certificate") ||
+          absl::StrContains(text, "Socket closed")) {
+        return "the TLS handshake failed, or the server closed the "
+               "connection right after it: check that --tls_ca is the CA of "
+               "the server's certificate and that it names the address you "
+               "called, and that your certificate is valid and from a CA the "
+               "server trusts";
       }
       return "";
     }

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/process.h"
 #include "tests/support/servers.h"
+#include "tests/support/test_pki.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
 
@@ -67,10 +68,10 @@ class AuditProcessTest : public ::testing::Test {
     ASSERT_TRUE(started.ok()) << started;
     if (&server == registry_.get()) {
       registry_stub_ = reg::CountryRegistryService::NewStub(
-          MakeChannel(registry_->address()));
+          thb::testing::TestChannel(registry_->address()));
     } else {
       cooperation_stub_ = coop::CooperationRecordService::NewStub(
-          MakeChannel(cooperation_->address()));
+          thb::testing::TestChannel(cooperation_->address()));
     }
   }
 
@@ -100,7 +101,7 @@ TEST_F(AuditProcessTest, EventsSurviveARestartAndTheCompactionOfWatch) {
     const grpc::Status status =
         cooperation_stub_->CreateRecord(Context().get(), create, &created);
     ASSERT_TRUE(status.ok()) << status.error_message();
-    EXPECT_EQ(created.record().last_changed_by(), "anonymous");
+    EXPECT_EQ(created.record().last_changed_by(), "spiffe://thb/admin/dev");
 
     reg::CreateOrganisationRequest organisation;
     organisation.mutable_organisation()->set_id(absl::StrCat("ORG_", i));
@@ -153,7 +154,7 @@ TEST_F(AuditProcessTest, EventsSurviveARestartAndTheCompactionOfWatch) {
     EXPECT_EQ(event.resource(), absl::StrCat("records/r-", i));
     EXPECT_EQ(event.request_id(), absl::StrCat("req-", i));
     EXPECT_EQ(event.revision(), i + 1);
-    EXPECT_EQ(event.principal(), "anonymous");
+    EXPECT_EQ(event.principal(), "spiffe://thb/admin/dev");
     EXPECT_TRUE(absl::StrContains(event.peer(), "127.0.0.1")) << event.peer();
   }
   const auto organisations = Events(*registry_stub_);
@@ -167,7 +168,7 @@ TEST_F(AuditProcessTest, EventsSurviveARestartAndTheCompactionOfWatch) {
   get.set_id("r-0");
   coop::GetRecordResponse got;
   ASSERT_TRUE(cooperation_stub_->GetRecord(Context().get(), get, &got).ok());
-  EXPECT_EQ(got.record().last_changed_by(), "anonymous");
+  EXPECT_EQ(got.record().last_changed_by(), "spiffe://thb/admin/dev");
 
   // A bad filter names its field.
   reg::ListAuditEventsRequest bad;

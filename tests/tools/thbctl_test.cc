@@ -424,7 +424,7 @@ TEST_F(ThbctlTest, AuditListsTheWritesOfBothServicesNewestFirst) {
   ASSERT_EQ(services_.Run({"records", "delete", "fn07-be"}).exit_code, 0);
   // thbctl writes no registry data: a client does.
   auto registry = registry::v1::CountryRegistryService::NewStub(
-      MakeChannel(services_.registry_address()));
+      thb::testing::TestChannel(services_.registry_address()));
   registry::v1::CreateOrganisationRequest create;
   create.mutable_organisation()->set_id("ACME");
   create.mutable_organisation()->set_name("Acme");
@@ -446,7 +446,7 @@ TEST_F(ThbctlTest, AuditListsTheWritesOfBothServicesNewestFirst) {
             "/thb.cooperation.v1.CooperationRecordService/DeleteRecord");
   EXPECT_EQ(events.events(1).method(),
             "/thb.cooperation.v1.CooperationRecordService/BatchCreateRecords");
-  EXPECT_EQ(events.events(1).principal(), "anonymous");
+  EXPECT_EQ(events.events(1).principal(), "spiffe://thb/admin/dev");
   EXPECT_FALSE(events.events(1).request_id().empty()) << "import's batch id";
 
   const Outcome newest = services_.Run({"audit", "--limit=2"});
@@ -456,10 +456,13 @@ TEST_F(ThbctlTest, AuditListsTheWritesOfBothServicesNewestFirst) {
   ASSERT_EQ(lines.size(), 3u) << newest.out;
   EXPECT_THAT(lines[0], MatchesRegex("TIME +SERVICE +PRINCIPAL +METHOD +"
                                      "RESOURCE +REVISION +REQUEST ID +PEER"));
-  EXPECT_THAT(lines[1], ContainsRegex("registry +anonymous +CreateOrganisation "
-                                      "+organisations/ACME +2 "));
-  EXPECT_THAT(lines[2], ContainsRegex("cooperation +anonymous +DeleteRecord "
-                                      "+records/fn07-be "));
+  EXPECT_THAT(
+      lines[1],
+      ContainsRegex("registry +spiffe://thb/admin/dev +CreateOrganisation "
+                    "+organisations/ACME +2 "));
+  EXPECT_THAT(lines[2],
+              ContainsRegex("cooperation +spiffe://thb/admin/dev +DeleteRecord "
+                            "+records/fn07-be "));
 
   const Outcome registry_only =
       services_.Run({"audit", "--service=registry", "--since=1h"});
