@@ -62,14 +62,17 @@ namespace {
 // Secure by default: a Redis reached without a password is open to anyone
 // who can reach it. This is the one Redis requirement --insecure may relax;
 // the MAC below is required either way.
+// A Redis without a password is for development only, like a plaintext
+// port: --insecure says so.
 absl::Status RequireRedisPassword() {
   if (absl::GetFlag(FLAGS_redis).empty() ||
-      !absl::GetFlag(FLAGS_redis_password_file).empty()) {
+      !absl::GetFlag(FLAGS_redis_password_file).empty() ||
+      absl::GetFlag(FLAGS_insecure)) {
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(
       "--redis_password_file is required with --redis (or --redis= to run "
-      "without the cache)");
+      "without the cache, or --insecure for development on loopback)");
 }
 
 // Redis and the MAC that seals what goes into it: both, or neither when

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -444,6 +445,26 @@ TEST(SecurityTest, PlaintextFailsOnTheMainPortAndHealthAnswersOnItsOwn) {
                   .error_code(),
               grpc::StatusCode::UNIMPLEMENTED);
   }
+}
+
+TEST(SecurityTest, OnlyTls12AndNewerAreSpoken) {
+  Suite suite;
+  ASSERT_TRUE(suite.status().ok()) << suite.status();
+  const TestPki& pki = TestPki::Get();
+  const auto handshake = [&](const std::string& version) {
+    // SECLEVEL=0 lets the client offer the old versions at all, so that it
+    // is the server that refuses them.
+    const std::string command = absl::StrCat(
+        "openssl s_client -connect ", suite.registry().address(), " ",
+        version, " -cipher DEFAULT:@SECLEVEL=0 -alpn h2 -CAfile ", pki.ca(),
+        " -cert ", pki.cert("reader"), " -key ", pki.key("reader"),
+        " </dev/null >/dev/null 2>&1");
+    return std::system(command.c_str()) == 0;
+  };
+  EXPECT_FALSE(handshake("-tls1"));
+  EXPECT_FALSE(handshake("-tls1_1"));
+  EXPECT_TRUE(handshake("-tls1_2"));
+  EXPECT_TRUE(handshake("-tls1_3"));
 }
 
 // --- Bearer tokens ----------------------------------------------------------
