@@ -53,7 +53,7 @@ emit() { md+="$*"$'\n'; }
 step() { echo "== $* ($(date -u +%H:%M:%S))" | tee -a "$log" >&2; }
 # Runs a command, keeping its output in the log and printing it.
 logged() { "$@" 2>>"$log" | tee -a "$log"; }
-load() { logged "$bin/bench/grpc_load" --duration="${seconds}s" "$@"; }
+load() { logged "$bin/bench/grpc_load" "${as_reader[@]}" --duration="${seconds}s" "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f" : "-"), a / b }'; }
 # "12345" -> "12,345"
 thousands() { printf "%.0f" "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
@@ -67,7 +67,7 @@ emit
 step "import of $import_records records"
 start_registry registry
 start_cooperation import
-import_out=$(logged "$bin/bench/import_bench" --cooperation="$cooperation" \
+import_out=$(logged "$bin/bench/import_bench" "${as_editor[@]}" --cooperation="$cooperation" \
   --records="$import_records" --baseline_db="$work/baseline.sqlite3")
 import_grpc=$(sed -n 's/^import through gRPC.*: \([0-9]*\) records\/s.*/\1/p' <<<"$import_out")
 import_store=$(sed -n 's/^same records straight.*: \([0-9]*\) records\/s.*/\1/p' <<<"$import_out")
@@ -137,7 +137,7 @@ start_redis redis
 start_cooperation cooperation
 logged "$bin/bench/thb-synthetic" --records="$grpc_records" --seed=1 \
   --out="$work/synthetic.txtpb"
-thbctl_out=$(logged "$bin/tools/thbctl/thbctl" --cooperation="$cooperation" \
+thbctl_out=$(logged "$bin/tools/thbctl/thbctl" "${as_editor[@]}" --cooperation="$cooperation" \
   --registry="$registry" import "$work/synthetic.txtpb")
 thbctl_rate=$(sed -n 's/.*(\([0-9]*\) records\/s).*/\1/p' <<<"$thbctl_out")
 start_aggregator aggregator "unix:$work/redis.sock"
@@ -180,7 +180,7 @@ for rpc in get_record list_records; do read_rpc cooperation "$cooperation" "$rpc
 emit
 
 step "write-to-visible"
-visible_out=$(logged "$bin/bench/visible_bench" --cooperation="$cooperation" \
+visible_out=$(logged "$bin/bench/visible_bench" "${as_editor[@]}" --cooperation="$cooperation" \
   --aggregator="$aggregator" --samples="$visible_samples" \
   --duration="${visible_seconds}s")
 emit "<!-- visible -->"
@@ -232,7 +232,7 @@ if ((big_records)); then
   step "gRPC at $big_records records"
   start_redis redis-big
   start_cooperation cooperation-big
-  big_import=$(logged "$bin/bench/import_bench" --cooperation="$cooperation" \
+  big_import=$(logged "$bin/bench/import_bench" "${as_editor[@]}" --cooperation="$cooperation" \
     --records="$big_records")
   start_aggregator aggregator-big "unix:$work/redis-big.sock"
   big_sync=$sync_seconds
