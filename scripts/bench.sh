@@ -8,6 +8,8 @@
 #     echo RPC at 1, 16 and 64 calls in flight, the other read RPCs of the
 #     three services, write-to-visible latency, the cache's hit ratio and
 #     latency with Redis up, and the cost when Redis is down;
+#   - cached CountCountries and echo over mutual TLS with the authorization
+#     policy vs a plaintext baseline suite (scripts/bench-tls.sh);
 #   - at 1M records: first sync, memory, and the same gRPC figures.
 #
 #   scripts/bench.sh [--quick] [--out=FILE] [--update-docs]
@@ -43,9 +45,11 @@ log="${out%.md}.log"
 if ((quick)); then
   import_records=20000 grpc_records=10000 big_records=0 seconds=2
   visible_samples=100 visible_seconds=10 index_filter='/(10000|100000)/'
+  tls_records=2000 tls_rounds=1
 else
   import_records=200000 grpc_records=100000 big_records=1000000 seconds=5
   visible_samples=300 visible_seconds=30 index_filter='.'
+  tls_records=20000 tls_rounds=5
 fi
 
 md=""
@@ -60,7 +64,7 @@ thousands() { printf "%.0f" "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 # The latency of a grpc_load line, µs -> ms with two decimals.
 ms() { awk -v u="$(kv "$1" "$2")" 'BEGIN { printf "%.2f", u / 1000 }'; }
 
-emit "Measured $(date -u +%Y-%m-%d) on $(machine_line)$( ((quick)) && echo ', quick mode (small sizes, short runs: not for quoting)')."
+emit "Measured $(date -u +%Y-%m-%d) on $(machine_line)$( ((quick)) && echo ', quick mode (small sizes, short runs: not for quoting)'). Servers serve mutual TLS with the authorization policy; clients call as the reader (reads) or the editor (imports, writes); the one plaintext figure is labelled so."
 emit
 
 # --- Import --------------------------------------------------------------
@@ -221,6 +225,14 @@ emit "| Redis down, a new key every call, 64 in flight | $(thousands "$(kv qps "
 emit "| Redis down, the same request every call, 64 in flight | $(thousands "$(kv qps "$down_count")") | $(cache_share HIT "$down_count") | $(cache_p HIT p50 "$down_count") / $(cache_p HIT p99 "$down_count") | - | $(cache_p BYPASS p50 "$down_count") / $(cache_p BYPASS p99 "$down_count") |"
 emit
 emit "Uncached QPS with Redis down / with Redis up: $(ratio "$(kv qps "$down_uncached")" "$(kv qps "$up_uncached")")."
+emit
+
+# --- Mutual TLS vs plaintext ---------------------------------------------
+# Every other figure here is over mutual TLS with the authorization policy;
+# this one sets it against a plaintext baseline suite, started apart.
+step "mutual TLS + authorization vs a plaintext baseline"
+emit "$(THB_BUILD_DIR="$bin" scripts/bench-tls.sh --records="$tls_records" \
+  --seconds="$seconds" --rounds="$tls_rounds" 2>>"$log")"
 emit
 
 # --- 1M records ----------------------------------------------------------
