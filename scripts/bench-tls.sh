@@ -54,6 +54,7 @@ suite() {
     --records="$records" >&2
   start_aggregator "$2-aggregator" "unix:$work/$2-redis.sock"
   printf -v "target_$1" '%s' "$aggregator"
+  printf -v "pid_$1" '%s' "$aggregator_pid"
   eval "reader_$1=(\"\${as_reader[@]}\")"
 }
 
@@ -61,21 +62,32 @@ echo "machine: $(machine_line)" >&2
 suite tls secure
 suite plaintext baseline
 
+# The CPU time process $1 has used, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+ticks_per_second=$(getconf CLK_TCK)
+
 # load MODE RPC: one grpc_load run; its output, labelled with the mode, on
-# stderr, its first line on stdout.
+# stderr, its first line on stdout with the aggregator's CPU time per call
+# (µs) appended as server_cpu=. The caches are warm and the connection's
+# handshake is a millisecond of the run, so every call of the run is counted
+# (no warm-up), and the server's CPU time covers exactly those calls.
 load() {
-  local target="target_$1" reader="reader_$1[@]" out
+  local target="target_$1" reader="reader_$1[@]" pid="pid_$1" out before after
+  before=$(cpu_ticks "${!pid}")
   out=$("$bin/bench/grpc_load" "${!reader}" --target="${!target}" --rpc="$2" \
-    --in_flight="$in_flight" --duration="${seconds}s" --max_calls=5000000 \
-    2>/dev/null)
+    --in_flight="$in_flight" --duration="${seconds}s" --warmup=0s \
+    --max_calls=5000000 2>/dev/null)
+  after=$(cpu_ticks "${!pid}")
   sed "s/^/$1 /" <<<"$out" >&2
-  head -1 <<<"$out"
+  awk -v line="$(head -1 <<<"$out")" -v calls="$(kv calls "$(head -1 <<<"$out")")" \
+    -v ticks=$((after - before)) -v hz="$ticks_per_second" 'BEGIN {
+      printf "%s server_cpu=%.1f\n", line, (calls > 0 ? ticks / hz * 1e6 / calls : 0) }'
 }
 
 # The first CountCountries computes and caches the answer; every measured
 # call is then a hit (grpc_load's cache= line says so).
 for mode in tls plaintext; do
-  target="target_$mode" reader="reader_$mode[@]"
+  target="target_$mode" reader="reader_${mode}[@]"
   "$bin/bench/grpc_load" "${!reader}" --target="${!target}" --rpc=count \
     --in_flight=1 --warmup=0s --duration=1s --max_calls=100 >/dev/null
 done
@@ -90,12 +102,12 @@ for ((round = 1; round <= rounds; ++round)); do
         echo "bench-tls.sh: $mode $rpc failed: $line" >&2
         exit 1
       fi
-      runs[$mode,$rpc]+="$(kv qps "$line") $(kv p50 "$line") $(kv p99 "$line")"$'\n'
+      runs[$mode,$rpc]+="$(kv qps "$line") $(kv p50 "$line") $(kv p99 "$line") $(kv server_cpu "$line")"$'\n'
     done
   done
 done
 
-# median MODE RPC FIELD(1 qps, 2 p50, 3 p99)
+# median MODE RPC FIELD(1 qps, 2 p50, 3 p99, 4 server CPU µs per call)
 median() {
   awk -v f="$3" 'NF { print $f }' <<<"${runs[$1,$2]}" | sort -g |
     awk '{ v[++n] = $1 } END {
@@ -121,6 +133,7 @@ for key in tls,count plaintext,count tls,echo plaintext,echo; do
   declare "q_${key/,/_}=$(median "${key%,*}" "${key#*,}" 1)"
   declare "p50_${key/,/_}=$(median "${key%,*}" "${key#*,}" 2)"
   declare "p99_${key/,/_}=$(median "${key%,*}" "${key#*,}" 3)"
+  declare "cpu_${key/,/_}=$(median "${key%,*}" "${key#*,}" 4)"
 done
 count_ratio=$(ratio "$q_tls_count" "$q_plaintext_count")
 verdict=$(awk -v r="$count_ratio" 'BEGIN { print (r >= 0.85) ? "met" : "NOT met" }')
@@ -136,13 +149,13 @@ fi
 
 cat <<EOF
 <!-- tls -->
-Cached \`CountCountries\` (the same three-field request every call, answered from the cache) and the echo RPC, $in_flight calls in flight, $(qps "$records") records; the secure suite and a plaintext baseline suite started side by side in the same run, $rounds rounds in alternating order, each run ${seconds} s after 1 s of warm-up; medians of the rounds.
+Cached \`CountCountries\` (the same three-field request every call, answered from the cache) and the echo RPC, $in_flight calls in flight, $(qps "$records") records; the secure suite and a plaintext baseline suite started side by side in the same run, $rounds rounds in alternating order, each run ${seconds} s on warm caches; medians of the rounds. The client runs on the same two cores, so its own TLS work is charged to the throughput too; the server's CPU time per call (from /proc) is the server's share alone.
 
-| transport | cached count QPS | cached p50 / p99 (ms) | echo QPS | echo p50 / p99 (ms) |
-|---|---:|---:|---:|---:|
-| mutual TLS + authorization policy, reader certificate | $(qps "$q_tls_count") | $(ms "$p50_tls_count") / $(ms "$p99_tls_count") | $(qps "$q_tls_echo") | $(ms "$p50_tls_echo") / $(ms "$p99_tls_echo") |
-| plaintext baseline (\`--insecure\`, loopback) | $(qps "$q_plaintext_count") | $(ms "$p50_plaintext_count") / $(ms "$p99_plaintext_count") | $(qps "$q_plaintext_echo") | $(ms "$p50_plaintext_echo") / $(ms "$p99_plaintext_echo") |
-| secure / plaintext | $count_ratio | | $(ratio "$q_tls_echo" "$q_plaintext_echo") | |
+| transport | cached count QPS | cached p50 / p99 (ms) | server CPU per cached count (µs) | echo QPS | echo p50 / p99 (ms) | server CPU per echo (µs) |
+|---|---:|---:|---:|---:|---:|---:|
+| mutual TLS + authorization policy, reader certificate | $(qps "$q_tls_count") | $(ms "$p50_tls_count") / $(ms "$p99_tls_count") | $cpu_tls_count | $(qps "$q_tls_echo") | $(ms "$p50_tls_echo") / $(ms "$p99_tls_echo") | $cpu_tls_echo |
+| plaintext baseline (\`--insecure\`, loopback) | $(qps "$q_plaintext_count") | $(ms "$p50_plaintext_count") / $(ms "$p99_plaintext_count") | $cpu_plaintext_count | $(qps "$q_plaintext_echo") | $(ms "$p50_plaintext_echo") / $(ms "$p99_plaintext_echo") | $cpu_plaintext_echo |
+| secure / plaintext | $count_ratio | | $(ratio "$cpu_tls_count" "$cpu_plaintext_count") | $(ratio "$q_tls_echo" "$q_plaintext_echo") | | $(ratio "$cpu_tls_echo" "$cpu_plaintext_echo") |
 
 Target: cached CountCountries over mutual TLS with authorization at least 0.85× plaintext at $in_flight in flight. Ratio of the medians $count_ratio (rounds: $(round_ratios count); echo rounds: $(round_ratios echo)): **$verdict**. Machine time added per call by TLS and authorization: $(extra_us "$q_tls_count" "$q_plaintext_count") µs on the cached count, $(extra_us "$q_tls_echo" "$q_plaintext_echo") µs on echo.$authz
 EOF
