@@ -4,7 +4,8 @@
 // the latency of each.
 //
 //   grpc_load --target=127.0.0.1:50053 --rpc=count --in_flight=64
-//       --duration=5s --max_calls=2000000
+//       --duration=5s --max_calls=2000000 --tls_ca=ca.pem --tls_cert=reader.pem
+//       --tls_key=reader-key.pem
 //
 // --rpc, on the aggregator: echo (/thb.bench.v1.Echo/Echo, the transport's
 // ceiling on the same server), count (CountCountries with a three-field
@@ -30,7 +31,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -38,6 +38,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
+#include "bench/bench_security.h"
 #include "bench/synthetic.h"
 #include "common/channel.h"
 #include "common/dates.h"
@@ -48,6 +49,7 @@
 #include "thb/registry/v1/registry_service.grpc.pb.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
 
+THB_CLIENT_SECURITY_FLAGS();
 ABSL_FLAG(std::string, target, "127.0.0.1:50053",
           "Address, or comma-separated addresses (round_robin).");
 ABSL_FLAG(std::string, rpc, "count",
@@ -415,11 +417,14 @@ std::map<std::string, Load::Start> StoreStarts(
 }  // namespace thb::bench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
   using namespace thb::bench;  // NOLINT: a small main
+  ParseBenchFlags(argc, argv,
+                  "Keeps N calls in flight against one RPC, then "
+                  "prints QPS and latency percentiles.");
   const std::string rpc = absl::GetFlag(FLAGS_rpc);
   const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  auto channel = thb::MakeChannel(absl::GetFlag(FLAGS_target));
+  auto channel = thb::MakeChannel(absl::GetFlag(FLAGS_target),
+                                  BenchChannelOptions("grpc_load"));
   Load* load = nullptr;
   std::map<std::string, Load::Start> starts =
       StatsStarts(channel, timeout, &load);

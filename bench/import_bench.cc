@@ -2,7 +2,8 @@
 // the same run: records/s of each and their ratio.
 //
 //   import_bench --cooperation=127.0.0.1:50052 --records=200000
-//       --batch=10000 --baseline_db=fresh.sqlite3
+//       --batch=10000 --baseline_db=fresh.sqlite3 --tls_ca=ca.pem
+//       --tls_cert=editor.pem --tls_key=editor-key.pem
 
 #include <atomic>
 #include <cstdio>
@@ -12,15 +13,16 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/bench_security.h"
 #include "bench/synthetic.h"
 #include "common/channel.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/cooperation/sqlite_cooperation_store.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 
+THB_CLIENT_SECURITY_FLAGS();
 ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
           "Address of the thb-cooperation to import into.");
 ABSL_FLAG(int64_t, records, 200000, "Records to import.");
@@ -93,7 +95,8 @@ double BaselineRecordsPerSecond(
 double GrpcRecordsPerSecond(
     const std::vector<v1::BatchCreateRecordsRequest>& batches,
     const std::string& address, int in_flight) {
-  auto stub = v1::CooperationRecordService::NewStub(MakeChannel(address));
+  auto stub = v1::CooperationRecordService::NewStub(
+      MakeChannel(address, BenchChannelOptions("import_bench")));
   std::atomic<size_t> next{0};
   std::atomic<int64_t> imported{0};
   std::atomic<bool> failed{false};
@@ -128,7 +131,10 @@ double GrpcRecordsPerSecond(
 }  // namespace thb::bench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  thb::bench::ParseBenchFlags(
+      argc, argv,
+      "Bulk import through gRPC (an editor's identity), "
+      "against the store alone.");
   const int64_t records = absl::GetFlag(FLAGS_records);
   const int batch = absl::GetFlag(FLAGS_batch);
   const uint64_t seed = absl::GetFlag(FLAGS_seed);

@@ -6,7 +6,8 @@
 // alone and of the wait for the aggregator.
 //
 //   visible_bench --cooperation=127.0.0.1:50052 --aggregator=127.0.0.1:50053
-//       --samples=300 --duration=30s
+//       --samples=300 --duration=30s --tls_ca=ca.pem --tls_cert=editor.pem
+//       --tls_key=editor-key.pem
 
 #include <algorithm>
 #include <cstdint>
@@ -15,15 +16,16 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_security.h"
 #include "bench/synthetic.h"
 #include "common/channel.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
 
+THB_CLIENT_SECURITY_FLAGS();
 ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
           "The cooperation service.");
 ABSL_FLAG(std::string, aggregator, "127.0.0.1:50053", "The aggregator.");
@@ -61,10 +63,11 @@ void PrintLine(const char* name, std::vector<absl::Duration> latencies) {
 }
 
 int Run() {
+  const ChannelOptions options = BenchChannelOptions("visible_bench");
   auto cooperation = coop::CooperationRecordService::NewStub(
-      MakeChannel(absl::GetFlag(FLAGS_cooperation)));
+      MakeChannel(absl::GetFlag(FLAGS_cooperation), options));
   auto aggregator = stats::StatisticsService::NewStub(
-      MakeChannel(absl::GetFlag(FLAGS_aggregator)));
+      MakeChannel(absl::GetFlag(FLAGS_aggregator), options));
   const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
   const absl::Time end = absl::Now() + absl::GetFlag(FLAGS_duration);
   // Ids unique to this run, so that the bench can run again on the same
@@ -127,6 +130,9 @@ int Run() {
 }  // namespace thb::bench
 
 int main(int argc, char** argv) {
-  absl::ParseCommandLine(argc, argv);
+  thb::bench::ParseBenchFlags(
+      argc, argv,
+      "Write-to-visible latency (writes, so an editor's "
+      "identity).");
   return thb::bench::Run();
 }

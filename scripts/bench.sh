@@ -8,6 +8,8 @@
 #     echo RPC at 1, 16 and 64 calls in flight, the other read RPCs of the
 #     three services, write-to-visible latency, the cache's hit ratio and
 #     latency with Redis up, and the cost when Redis is down;
+#   - cached CountCountries and echo over mutual TLS with the authorization
+#     policy vs a plaintext baseline suite (scripts/bench-tls.sh);
 #   - at 1M records: first sync, memory, and the same gRPC figures.
 #
 #   scripts/bench.sh [--quick] [--out=FILE] [--update-docs]
@@ -43,9 +45,11 @@ log="${out%.md}.log"
 if ((quick)); then
   import_records=20000 grpc_records=10000 big_records=0 seconds=2
   visible_samples=100 visible_seconds=10 index_filter='/(10000|100000)/'
+  tls_records=2000 tls_rounds=1
 else
   import_records=200000 grpc_records=100000 big_records=1000000 seconds=5
   visible_samples=300 visible_seconds=30 index_filter='.'
+  tls_records=20000 tls_rounds=5
 fi
 
 md=""
@@ -53,21 +57,21 @@ emit() { md+="$*"$'\n'; }
 step() { echo "== $* ($(date -u +%H:%M:%S))" | tee -a "$log" >&2; }
 # Runs a command, keeping its output in the log and printing it.
 logged() { "$@" 2>>"$log" | tee -a "$log"; }
-load() { logged "$bin/bench/grpc_load" --duration="${seconds}s" "$@"; }
+load() { logged "$bin/bench/grpc_load" "${as_reader[@]}" --duration="${seconds}s" "$@"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.2f" : "-"), a / b }'; }
 # "12345" -> "12,345"
 thousands() { printf "%.0f" "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 # The latency of a grpc_load line, µs -> ms with two decimals.
 ms() { awk -v u="$(kv "$1" "$2")" 'BEGIN { printf "%.2f", u / 1000 }'; }
 
-emit "Measured $(date -u +%Y-%m-%d) on $(machine_line)$( ((quick)) && echo ', quick mode (small sizes, short runs: not for quoting)')."
+emit "Measured $(date -u +%Y-%m-%d) on $(machine_line)$( ((quick)) && echo ', quick mode (small sizes, short runs: not for quoting)'). Servers serve mutual TLS with the authorization policy; clients call as the reader (reads) or the editor (imports, writes); the one plaintext figure is labelled so."
 emit
 
 # --- Import --------------------------------------------------------------
 step "import of $import_records records"
 start_registry registry
 start_cooperation import
-import_out=$(logged "$bin/bench/import_bench" --cooperation="$cooperation" \
+import_out=$(logged "$bin/bench/import_bench" "${as_editor[@]}" --cooperation="$cooperation" \
   --records="$import_records" --baseline_db="$work/baseline.sqlite3")
 import_grpc=$(sed -n 's/^import through gRPC.*: \([0-9]*\) records\/s.*/\1/p' <<<"$import_out")
 import_store=$(sed -n 's/^same records straight.*: \([0-9]*\) records\/s.*/\1/p' <<<"$import_out")
@@ -137,7 +141,7 @@ start_redis redis
 start_cooperation cooperation
 logged "$bin/bench/thb-synthetic" --records="$grpc_records" --seed=1 \
   --out="$work/synthetic.txtpb"
-thbctl_out=$(logged "$bin/tools/thbctl/thbctl" --cooperation="$cooperation" \
+thbctl_out=$(logged "$bin/tools/thbctl/thbctl" "${as_editor[@]}" --cooperation="$cooperation" \
   --registry="$registry" import "$work/synthetic.txtpb")
 thbctl_rate=$(sed -n 's/.*(\([0-9]*\) records\/s).*/\1/p' <<<"$thbctl_out")
 start_aggregator aggregator "unix:$work/redis.sock"
@@ -180,7 +184,7 @@ for rpc in get_record list_records; do read_rpc cooperation "$cooperation" "$rpc
 emit
 
 step "write-to-visible"
-visible_out=$(logged "$bin/bench/visible_bench" --cooperation="$cooperation" \
+visible_out=$(logged "$bin/bench/visible_bench" "${as_editor[@]}" --cooperation="$cooperation" \
   --aggregator="$aggregator" --samples="$visible_samples" \
   --duration="${visible_seconds}s")
 emit "<!-- visible -->"
@@ -223,6 +227,14 @@ emit
 emit "Uncached QPS with Redis down / with Redis up: $(ratio "$(kv qps "$down_uncached")" "$(kv qps "$up_uncached")")."
 emit
 
+# --- Mutual TLS vs plaintext ---------------------------------------------
+# Every other figure here is over mutual TLS with the authorization policy;
+# this one sets it against a plaintext baseline suite, started apart.
+step "mutual TLS + authorization vs a plaintext baseline"
+emit "$(THB_BUILD_DIR="$bin" scripts/bench-tls.sh --records="$tls_records" \
+  --seconds="$seconds" --rounds="$tls_rounds" 2>>"$log")"
+emit
+
 # --- 1M records ----------------------------------------------------------
 emit "<!-- sync -->"
 emit "| records | first sync (s) | aggregator RSS (MiB) | RSS / record (bytes, whole process) |"
@@ -232,7 +244,7 @@ if ((big_records)); then
   step "gRPC at $big_records records"
   start_redis redis-big
   start_cooperation cooperation-big
-  big_import=$(logged "$bin/bench/import_bench" --cooperation="$cooperation" \
+  big_import=$(logged "$bin/bench/import_bench" "${as_editor[@]}" --cooperation="$cooperation" \
     --records="$big_records")
   start_aggregator aggregator-big "unix:$work/redis-big.sock"
   big_sync=$sync_seconds

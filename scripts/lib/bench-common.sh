@@ -4,6 +4,15 @@
 #   source "$(dirname "$0")/lib/bench-common.sh"; bench_init
 # THB_BUILD_DIR=DIR runs the binaries of an already built tree instead
 # (configured with -DTHB_BUILD_BENCH=ON), without building.
+#
+# Secure like a deployment: bench_init makes a development PKI in the
+# scratch directory; the servers serve mutual TLS with their service
+# certificates and the repository's authorization policy, and the clients
+# call as the reader ("${as_reader[@]}": queries) or the editor
+# ("${as_editor[@]}": writes). A plaintext run is only ever asked for by
+# name: `bench_security plaintext` makes the next servers and the client
+# flags --insecure (loopback), and its figures must be labelled a
+# plaintext baseline.
 
 bench_init() {
   cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -17,6 +26,9 @@ bench_init() {
   work=$(mktemp -d)
   pids=()
   trap bench_cleanup EXIT
+  scripts/lib/dev-pki.sh "$work/tls" >/dev/null
+  policy="$PWD/deploy/authz-policy.json"
+  bench_security tls
   # The Redis password and the cache's HMAC key of this run, in the
   # scratch directory; the password reaches Redis in a config file, not
   # on a command line that `ps` shows.
@@ -33,6 +45,40 @@ bench_cleanup() {
   if ((${#pids[@]})); then kill "${pids[@]}" 2>/dev/null || true; fi
   wait 2>/dev/null || true
   rm -rf "$work"
+}
+
+# bench_security tls|plaintext: how the servers started next serve and how
+# the clients call: sets security (the mode), as_reader, as_editor (client
+# flags) and the server flags that start_* use.
+bench_security() {
+  security=$1
+  case "$security" in
+    tls)
+      as_reader=(--tls_ca="$work/tls/ca.pem" --tls_cert="$work/tls/reader.pem"
+        --tls_key="$work/tls/reader-key.pem")
+      as_editor=(--tls_ca="$work/tls/ca.pem" --tls_cert="$work/tls/editor.pem"
+        --tls_key="$work/tls/editor-key.pem")
+      ;;
+    plaintext)
+      as_reader=(--insecure)
+      as_editor=(--insecure)
+      ;;
+    *) echo "bench_security: tls or plaintext, not '$1'" >&2; exit 2 ;;
+  esac
+}
+
+# server_security NAME SERVICE: the flags with which the server NAME (of
+# the service SERVICE: registry, cooperation, aggregator) serves in the
+# current mode, its plaintext health port on a free port written to
+# $work/NAME.health.
+server_security() {
+  printf '%s\n' --health_port=0 --health_port_file="$work/$1.health"
+  if [[ "$security" == plaintext ]]; then
+    printf '%s\n' --host=127.0.0.1 --insecure
+  else
+    printf '%s\n' --tls_ca="$work/tls/ca.pem" --tls_cert="$work/tls/$2.pem" \
+      --tls_key="$work/tls/$2-key.pem" --authz_policy="$policy"
+  fi
 }
 
 # Stops one process this script started.
@@ -62,14 +108,16 @@ machine_line() {
 # persistence; sets redis_pid.
 start_redis() {
   redis-server "$work/redis.conf" --port 0 --unixsocket "$work/$1.sock" --save '' \
-    --appendonly no --dir "$work" --loglevel warning &
+    --appendonly no --dir "$work" --loglevel warning >"$work/$1.log" 2>&1 &
   redis_pid=$!
   pids+=("$redis_pid")
 }
 
 # start_registry NAME: sets registry (host:port).
 start_registry() {
-  "$bin/services/registry/thb-registry" --port=0 \
+  local flags
+  mapfile -t flags < <(server_security "$1" registry)
+  "$bin/services/registry/thb-registry" --port=0 "${flags[@]}" \
     --port_file="$work/$1.port" --db="$work/$1.sqlite3" 2>"$work/$1.log" &
   pids+=($!)
   registry="127.0.0.1:$(wait_port "$work/$1.port")"
@@ -77,7 +125,9 @@ start_registry() {
 
 # start_cooperation NAME: against $registry; sets cooperation.
 start_cooperation() {
-  "$bin/services/cooperation/thb-cooperation" --port=0 \
+  local flags
+  mapfile -t flags < <(server_security "$1" cooperation)
+  "$bin/services/cooperation/thb-cooperation" --port=0 "${flags[@]}" \
     --port_file="$work/$1.port" --db="$work/$1.sqlite3" \
     --registry="$registry" 2>"$work/$1.log" &
   pids+=($!)
@@ -88,9 +138,10 @@ start_cooperation() {
 # echo RPC; waits until it is SERVING (synced). Sets aggregator,
 # aggregator_pid and sync_seconds (start to SERVING).
 start_aggregator() {
-  local started synced
+  local started synced flags health
+  mapfile -t flags < <(server_security "$1" aggregator)
   started=$(date +%s.%N)
-  "$bin/services/aggregator/thb-aggregator" --port=0 \
+  "$bin/services/aggregator/thb-aggregator" --port=0 "${flags[@]}" \
     --port_file="$work/$1.port" --registry="$registry" \
     --cooperation="$cooperation" --redis="$2" \
     --redis_password_file="$work/redis-password" \
@@ -99,11 +150,22 @@ start_aggregator() {
   aggregator_pid=$!
   pids+=("$aggregator_pid")
   aggregator="127.0.0.1:$(wait_port "$work/$1.port")"
+  health="127.0.0.1:$(wait_port "$work/$1.health")"
+  # The plaintext health port answers SERVING once the first sync is done.
+  local ready=0
   for _ in $(seq 3000); do
-    "$bin/tools/grpc-call/grpc-call" --timeout=1s "$aggregator" health \
-      thb.stats.v1.StatisticsService >/dev/null 2>&1 && break
+    if "$bin/tools/grpc-call/grpc-call" --insecure --timeout=1s "$health" \
+      health thb.stats.v1.StatisticsService >/dev/null 2>&1; then
+      ready=1
+      break
+    fi
     sleep 0.05
   done
+  if ((!ready)); then
+    echo "thb-aggregator ($1) did not become SERVING; its log:" >&2
+    tail -20 "$work/$1.log" >&2
+    exit 1
+  fi
   synced=$(date +%s.%N)
   sync_seconds=$(awk -v s="$started" -v e="$synced" 'BEGIN {printf "%.2f", e - s}')
 }
