@@ -12,7 +12,7 @@ dev-pki.sh DIR
   Makes sure DIR holds the development PKI, creating DIR if needed:
     ca.pem, ca-key.pem                     the CA (its own, random name)
     registry.pem, registry-key.pem         services: serverAuth and clientAuth,
-    cooperation.pem, cooperation-key.pem     SAN DNS:localhost, IP:127.0.0.1,
+    cooperation.pem, cooperation-key.pem     SAN DNS:localhost, DNS:NAME, IP:127.0.0.1,
     aggregator.pem, aggregator-key.pem       IP:::1, URI:spiffe://thb/service/NAME
     reader.pem, reader-key.pem             clients: clientAuth only, SAN
     editor.pem, editor-key.pem               URI:spiffe://thb/ROLE/dev
@@ -217,14 +217,16 @@ make_ca() {
 # them in a config (spec) and prints them back (shown).
 san_spec() {
   if [[ $1 == service ]]; then
-    printf 'DNS.1 = localhost\nIP.1 = 127.0.0.1\nIP.2 = ::1\nURI.1 = %s\n' "$2"
+    # The service's own name too: the compose services dial each other by it.
+    printf 'DNS.1 = localhost\nDNS.2 = %s\nIP.1 = 127.0.0.1\nIP.2 = ::1\nURI.1 = %s\n' \
+      "${2##*/}" "$2"
   else
     printf 'URI.1 = %s\n' "$2"
   fi
 }
 san_shown() {
   if [[ $1 == service ]]; then
-    echo "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, URI:$2"
+    echo "DNS:localhost, DNS:${2##*/}, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, URI:$2"
   else
     echo "URI:$2"
   fi

@@ -60,7 +60,7 @@ check "ca.pem is a CA" bash -c \
   "openssl x509 -in '$dir/ca.pem' -noout -ext basicConstraints | grep -q CA:TRUE"
 for service in "${services[@]}"; do
   check "$service has the service names" test "$(san "$service")" = \
-    "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, URI:spiffe://thb/service/$service"
+    "DNS:localhost, DNS:$service, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, URI:spiffe://thb/service/$service"
   check "$service serves and calls" test "$(eku "$service")" = \
     "TLS Web Server Authentication, TLS Web Client Authentication"
   check "$service is a TLS server certificate" \
