@@ -1,6 +1,9 @@
 #include "common/call_authenticator.h"
 
+#include <openssl/sha.h>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -25,6 +28,22 @@ std::string FirstProperty(const grpc::AuthContext& context, const char* name) {
     if (value.size() > 0) return std::string(value.data(), value.size());
   }
   return "";
+}
+
+// Tokens are remembered by their digest: the table then holds no token, and
+// costs the same whatever a token's length.
+std::string TokenDigest(std::string_view token) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+         digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+// What a caller sent is shown escaped and cut short: it must not forge lines
+// of the log or fill it.
+constexpr size_t kMaxLoggedBytes = 256;
+std::string Loggable(std::string_view text) {
+  return absl::CHexEscape(ToAbsl(text.substr(0, kMaxLoggedBytes)));
 }
 
 grpc::Status Unauthenticated(std::string message) {
@@ -84,9 +103,10 @@ absl::StatusOr<std::string> CallAuthenticator::TokenSubject(
   }
   const std::shared_ptr<const JwtKeySet> keys = keys_->Get();
   const absl::Time now = absl::Now();
+  const std::string digest = TokenDigest(token);
   {
     absl::MutexLock lock(&tokens_mu_);
-    auto it = tokens_.find(ToAbsl(token));
+    auto it = tokens_.find(digest);
     if (it != tokens_.end()) {
       if (it->second.keys == keys && now < it->second.expiry) {
         return it->second.subject;
@@ -100,8 +120,7 @@ absl::StatusOr<std::string> CallAuthenticator::TokenSubject(
   // Dropping everything at the bound is crude but keeps the table small and
   // the hot path free of bookkeeping; honest clients re-verify once.
   if (tokens_.size() >= kMaxCachedTokens) tokens_.clear();
-  tokens_.emplace(std::string(token),
-                  VerifiedToken{claims->subject, claims->expiry, keys});
+  tokens_.emplace(digest, VerifiedToken{claims->subject, claims->expiry, keys});
   return claims->subject;
 }
 
@@ -190,9 +209,9 @@ void CallAuthenticator::LogRefusal(std::string_view path,
     ++logged_in_window_;
     suppressed = std::exchange(suppressed_, 0);
   }
-  THB_LOG(Warning) << "refused " << path << " to "
+  THB_LOG(Warning) << "refused " << Loggable(path) << " to "
                    << (principal.empty() ? "an unauthenticated caller"
-                                         : principal)
+                                         : Loggable(principal))
                    << ": " << status.error_message()
                    << (suppressed > 0
                            ? absl::StrCat(" (", suppressed,

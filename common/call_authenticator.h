@@ -29,8 +29,9 @@ struct AuthOptions {
   absl::Duration refresh_interval = absl::Seconds(60);
 };
 
-// Verified tokens are remembered, so that a client sending the same token on
-// every call pays for one signature check; bounded like every other table.
+// Verified tokens are remembered (by their SHA-256), so that a client sending
+// the same token on every call pays for one signature check; bounded like
+// every other table.
 inline constexpr size_t kMaxCachedTokens = 4096;
 
 // Who may call what, decided once per call before any handler runs: the

@@ -6,6 +6,7 @@
 // defines them with THB_CLIENT_SECURITY_FLAGS(), so that `--help` lists them
 // among its own flags.
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,19 +17,19 @@
 #include "common/channel.h"
 #include "common/config.h"
 
-#define THB_CLIENT_SECURITY_FLAGS()                                          \
-  ABSL_FLAG(std::string, tls_ca, "",                                         \
-            "PEM CA bundle that verifies the servers (default: the "         \
-            "system's roots).");                                             \
-  ABSL_FLAG(std::string, tls_cert, "",                                       \
-            "PEM client certificate presented to the servers (mutual "       \
-            "TLS).");                                                        \
-  ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");     \
-  ABSL_FLAG(std::string, token, "",                                          \
-            "Bearer token (a JWT) sent with every call; prefer the "         \
-            "environment variable, which other users cannot see.");         \
-  ABSL_FLAG(bool, insecure, false,                                           \
-            "Plaintext, for servers started with --insecure (development "   \
+#define THB_CLIENT_SECURITY_FLAGS()                                         \
+  ABSL_FLAG(std::string, tls_ca, "",                                        \
+            "PEM CA bundle that verifies the servers (default: the "        \
+            "system's roots).");                                            \
+  ABSL_FLAG(std::string, tls_cert, "",                                      \
+            "PEM client certificate presented to the servers (mutual "      \
+            "TLS).");                                                       \
+  ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");    \
+  ABSL_FLAG(std::string, token, "",                                         \
+            "Bearer token (a JWT) sent with every call; prefer THB_TOKEN, " \
+            "which other users cannot see in the process list.");           \
+  ABSL_FLAG(bool, insecure, false,                                          \
+            "Plaintext, for servers started with --insecure (development "  \
             "on loopback).")
 
 ABSL_DECLARE_FLAG(std::string, tls_ca);
@@ -40,11 +41,19 @@ ABSL_DECLARE_FLAG(bool, insecure);
 namespace thb {
 
 inline std::vector<EnvBinding> ClientSecurityBindings() {
+  // THB_TOKEN is read apart (ClientSecurityFromFlags): a variable bound to a
+  // flag becomes the flag's value, which --help prints.
   return {{"tls_ca", "THB_TLS_CA"},
           {"tls_cert", "THB_TLS_CERT"},
           {"tls_key", "THB_TLS_KEY"},
-          {"token", "THB_TOKEN"},
           {"insecure", "THB_INSECURE"}};
+}
+
+// The variables a client's --help lists: the bound ones and THB_TOKEN.
+inline std::vector<EnvBinding> ClientSecurityUsage() {
+  std::vector<EnvBinding> usage = ClientSecurityBindings();
+  usage.push_back({"token", "THB_TOKEN"});
+  return usage;
 }
 
 inline ChannelSecurity ClientSecurityFromFlags() {
@@ -54,6 +63,10 @@ inline ChannelSecurity ClientSecurityFromFlags() {
   security.tls.cert = absl::GetFlag(FLAGS_tls_cert);
   security.tls.key = absl::GetFlag(FLAGS_tls_key);
   security.token = absl::GetFlag(FLAGS_token);
+  if (const char* token = std::getenv("THB_TOKEN");
+      security.token.empty() && token != nullptr) {
+    security.token = token;
+  }
   return security;
 }
 

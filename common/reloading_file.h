@@ -1,6 +1,7 @@
 #ifndef THB_COMMON_RELOADING_FILE_H_
 #define THB_COMMON_RELOADING_FILE_H_
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +17,8 @@ namespace thb {
 
 // Files a server reads are bounded like any other input.
 inline constexpr size_t kMaxReloadingFileBytes = 1 << 20;
+// A file is never read again more often than this, whatever the flag says.
+inline constexpr absl::Duration kMinReloadInterval = absl::Seconds(1);
 
 // Reads a whole file of at most kMaxReloadingFileBytes: NOT_FOUND,
 // PERMISSION_DENIED or FAILED_PRECONDITION (too large) naming the path.
@@ -73,7 +76,7 @@ class ReloadingFile {
                 std::string contents, T value)
       : path_(std::move(path)),
         parse_(std::move(parse)),
-        interval_(interval),
+        interval_(std::max(interval, kMinReloadInterval)),
         contents_(std::move(contents)),
         value_(std::make_shared<const T>(std::move(value))),
         watcher_([this] { Watch(); }) {}

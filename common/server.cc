@@ -32,6 +32,11 @@ namespace {
 // down to this interval.
 constexpr absl::Duration kMinClientPingInterval = absl::Seconds(10);
 
+// The health port is plaintext and unauthenticated: a connection there holds
+// few streams, and goes once idle.
+constexpr int kHealthPortStreamsPerConnection = 4;
+constexpr absl::Duration kHealthPortIdleConnection = absl::Seconds(30);
+
 // Both are read when the ServerBuilder is constructed or built, so they must
 // run before the builder member exists.
 ServerOptions WithProcessWideSetup(ServerOptions options) {
@@ -241,8 +246,18 @@ absl::Status Server::StartHealthServer() {
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(),
                            &health_port_);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  // Probes send a few bytes; nothing bigger has any business here.
+  // Probes send a few bytes and hold no stream for long; anyone may reach
+  // this port, so it gives them little.
   builder.SetMaxReceiveMessageSize(4 << 10);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             kHealthPortStreamsPerConnection);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             Milliseconds(kHealthPortIdleConnection));
+  builder.AddChannelArgument(
+      GRPC_ARG_MAX_CONNECTION_AGE_MS,
+      Milliseconds(options_.max_connection_age > absl::ZeroDuration()
+                       ? options_.max_connection_age
+                       : absl::Minutes(5)));
   health_server_ = builder.BuildAndStart();
   if (health_server_ == nullptr || health_port_ == 0) {
     health_server_.reset();

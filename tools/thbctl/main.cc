@@ -233,7 +233,9 @@ const std::vector<EnvBinding>& EnvironmentBindings() {
 }
 
 std::string Usage() {
-  return absl::StrCat(kUsage, "\n", EnvironmentUsage(EnvironmentBindings()));
+  std::vector<EnvBinding> listed = EnvironmentBindings();
+  listed.push_back({"token", "THB_TOKEN"});
+  return absl::StrCat(kUsage, "\n", EnvironmentUsage(listed));
 }
 
 using Args = std::vector<std::string>;
