@@ -73,7 +73,9 @@ class CallAuthenticator : public grpc::AuthMetadataProcessor {
   CallAuthenticator(std::unique_ptr<ReloadingFile<AuthzPolicy>> policy,
                     std::unique_ptr<ReloadingFile<JwtKeySet>> keys,
                     JwtRequirements jwt)
-      : policy_(std::move(policy)), keys_(std::move(keys)), jwt_(std::move(jwt)) {}
+      : policy_(std::move(policy)),
+        keys_(std::move(keys)),
+        jwt_(std::move(jwt)) {}
 
   // The subject of a bearer token, verified or taken from the cache.
   absl::StatusOr<std::string> TokenSubject(std::string_view token);

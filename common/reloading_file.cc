@@ -13,8 +13,8 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file.is_open()) {
     const int error = errno;
-    const std::string reason = absl::StrCat("cannot read \"", path, "\": ",
-                                            std::strerror(error));
+    const std::string reason =
+        absl::StrCat("cannot read \"", path, "\": ", std::strerror(error));
     if (error == EACCES) return absl::PermissionDeniedError(reason);
     return absl::NotFoundError(reason);
   }
@@ -23,9 +23,8 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   while (file.read(buffer, sizeof buffer) || file.gcount() > 0) {
     contents.append(buffer, static_cast<size_t>(file.gcount()));
     if (contents.size() > kMaxReloadingFileBytes) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("\"", path, "\" is larger than ",
-                       kMaxReloadingFileBytes, " bytes"));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "\"", path, "\" is larger than ", kMaxReloadingFileBytes, " bytes"));
     }
   }
   return contents;

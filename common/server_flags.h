@@ -45,7 +45,8 @@
   ABSL_FLAG(std::string, jwt_keys, "",                                        \
             "PEM public keys or a JWKS verifying bearer tokens (RS256, "      \
             "ES256); empty: tokens are refused.");                            \
-  ABSL_FLAG(std::string, jwt_issuer, "", "The issuer (iss) tokens must name."); \
+  ABSL_FLAG(std::string, jwt_issuer, "",                                      \
+            "The issuer (iss) tokens must name.");                            \
   ABSL_FLAG(std::string, jwt_audience, "",                                    \
             "The audience (aud) tokens must name.");                          \
   ABSL_FLAG(std::string, port_file, "",                                       \

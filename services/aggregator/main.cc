@@ -162,13 +162,15 @@ int main(int argc, char** argv) {
   // makes answers older, not wrong, so the copy never expires here.
   mirror_options.max_staleness = absl::InfiniteDuration();
   thb::registry::RegistryMirror registry(
-      thb::MakeChannel(absl::GetFlag(FLAGS_registry), *outgoing), mirror_options);
+      thb::MakeChannel(absl::GetFlag(FLAGS_registry), *outgoing),
+      mirror_options);
   registry.Start();
 
   thb::aggregator::IndexFollower::Options follower_options;
   follower_options.address = absl::GetFlag(FLAGS_cooperation);
   thb::aggregator::IndexFollower index(
-      thb::MakeChannel(absl::GetFlag(FLAGS_cooperation), *outgoing), follower_options);
+      thb::MakeChannel(absl::GetFlag(FLAGS_cooperation), *outgoing),
+      follower_options);
   index.Start();
 
   thb::aggregator::ResponseCacheOptions cache_options;

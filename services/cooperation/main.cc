@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   mirror_options.address = absl::GetFlag(FLAGS_registry);
   mirror_options.max_staleness = absl::GetFlag(FLAGS_registry_max_staleness);
   thb::registry::RegistryMirror registry(
-      thb::MakeChannel(absl::GetFlag(FLAGS_registry), *outgoing), mirror_options);
+      thb::MakeChannel(absl::GetFlag(FLAGS_registry), *outgoing),
+      mirror_options);
   registry.Start();
 
   thb::cooperation::CoreOptions core_options;

@@ -455,9 +455,9 @@ TEST(SecurityTest, OnlyTls12AndNewerAreSpoken) {
     // SECLEVEL=0 lets the client offer the old versions at all, so that it
     // is the server that refuses them.
     const std::string command = absl::StrCat(
-        "openssl s_client -connect ", suite.registry().address(), " ",
-        version, " -cipher DEFAULT:@SECLEVEL=0 -alpn h2 -CAfile ", pki.ca(),
-        " -cert ", pki.cert("reader"), " -key ", pki.key("reader"),
+        "openssl s_client -connect ", suite.registry().address(), " ", version,
+        " -cipher DEFAULT:@SECLEVEL=0 -alpn h2 -CAfile ", pki.ca(), " -cert ",
+        pki.cert("reader"), " -key ", pki.key("reader"),
         " </dev/null >/dev/null 2>&1");
     return std::system(command.c_str()) == 0;
   };

@@ -58,7 +58,8 @@ security.)";
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(absl::StrCat(
       kUsage, "\n\n", thb::EnvironmentUsage(thb::ClientSecurityUsage())));
-  if (absl::Status status = thb::ApplyEnvironment(thb::ClientSecurityBindings());
+  if (absl::Status status =
+          thb::ApplyEnvironment(thb::ClientSecurityBindings());
       !status.ok()) {
     std::cerr << "ERROR: " << status.message() << "\n";
     return 2;

@@ -218,17 +218,15 @@ Exit codes: 0 done, 1 an error or a check with errors, 2 a usage error.
 )";
 
 const std::vector<EnvBinding>& EnvironmentBindings() {
-  static const auto* const bindings =
-      new std::vector<EnvBinding>([] {
-        std::vector<EnvBinding> all = {
-            {"registry", "THB_REGISTRY_ADDRESS"},
-            {"cooperation", "THB_COOPERATION_ADDRESS"},
-            {"aggregator", "THB_AGGREGATOR_ADDRESS"}};
-        for (EnvBinding& binding : ClientSecurityBindings()) {
-          all.push_back(std::move(binding));
-        }
-        return all;
-      }());
+  static const auto* const bindings = new std::vector<EnvBinding>([] {
+    std::vector<EnvBinding> all = {{"registry", "THB_REGISTRY_ADDRESS"},
+                                   {"cooperation", "THB_COOPERATION_ADDRESS"},
+                                   {"aggregator", "THB_AGGREGATOR_ADDRESS"}};
+    for (EnvBinding& binding : ClientSecurityBindings()) {
+      all.push_back(std::move(binding));
+    }
+    return all;
+  }());
   return *bindings;
 }
 
