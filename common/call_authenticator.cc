@@ -82,6 +82,17 @@ absl::StatusOr<std::shared_ptr<CallAuthenticator>> CallAuthenticator::Create(
       new CallAuthenticator(std::move(*policy), std::move(keys), options.jwt));
 }
 
+std::optional<std::string_view> CallAuthenticator::BearerToken(
+    std::string_view authorization) {
+  constexpr std::string_view kBearer = "bearer ";
+  if (authorization.size() <= kBearer.size() ||
+      !absl::EqualsIgnoreCase(ToAbsl(authorization.substr(0, kBearer.size())),
+                              ToAbsl(kBearer))) {
+    return std::nullopt;
+  }
+  return authorization.substr(kBearer.size());
+}
+
 std::string CallAuthenticator::CertificatePrincipal(
     const grpc::AuthContext& context) {
   // Only a certificate the handshake verified names anyone.
@@ -151,17 +162,14 @@ grpc::Status CallAuthenticator::Process(const InputMetadata& auth_metadata,
 
   std::string principal;
   if (has_authorization) {
-    constexpr std::string_view kBearer = "bearer ";
-    if (authorization.size() <= kBearer.size() ||
-        !absl::EqualsIgnoreCase(ToAbsl(authorization.substr(0, kBearer.size())),
-                                ToAbsl(kBearer))) {
+    const std::optional<std::string_view> token = BearerToken(authorization);
+    if (!token.has_value()) {
       grpc::Status status =
           Unauthenticated("the authorization header is not a bearer token");
       LogRefusal(path, "", status);
       return status;
     }
-    absl::StatusOr<std::string> subject =
-        TokenSubject(authorization.substr(kBearer.size()));
+    absl::StatusOr<std::string> subject = TokenSubject(*token);
     if (!subject.ok()) {
       grpc::Status status = Unauthenticated(
           absl::StrCat("bearer token refused: ", subject.status().message()));

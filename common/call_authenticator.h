@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -57,6 +58,12 @@ class CallAuthenticator : public grpc::AuthMetadataProcessor {
                        grpc::AuthContext* context,
                        OutputMetadata* consumed_auth_metadata,
                        OutputMetadata* response_metadata) override;
+
+  // The token of an authorization header "Bearer <token>" (the scheme in
+  // any case), or nullopt for any other value. The one reading of the header,
+  // for the authorization step and for CallerOf() alike.
+  static std::optional<std::string_view> BearerToken(
+      std::string_view authorization);
 
   // The principal a verified client certificate names, or "" without one.
   static std::string CertificatePrincipal(const grpc::AuthContext& context);

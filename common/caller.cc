@@ -4,9 +4,7 @@
 #include <string_view>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "common/call_authenticator.h"
-#include "common/string_view.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpc/grpc_security_constants.h"
@@ -60,11 +58,9 @@ Caller CallerOf(const grpc::ServerContextBase& context) {
   if (authorization != metadata.end()) {
     const std::string_view value(authorization->second.data(),
                                  authorization->second.size());
-    constexpr std::string_view kBearer = "bearer ";
-    if (value.size() > kBearer.size() &&
-        absl::EqualsIgnoreCase(ToAbsl(value.substr(0, kBearer.size())),
-                               ToAbsl(kBearer))) {
-      caller.principal = AdmittedTokenSubject(value.substr(kBearer.size()));
+    if (const auto token = CallAuthenticator::BearerToken(value);
+        token.has_value()) {
+      caller.principal = AdmittedTokenSubject(*token);
     }
   } else {
     caller.principal = CallAuthenticator::CertificatePrincipal(*auth);
