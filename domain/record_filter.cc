@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/string_view.h"
+#include "domain/tags.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/repeated_field.h"
 
@@ -67,7 +68,7 @@ bool IsUpperId(const std::string& id) {
 
 // Lower-kebab: "low-trust", "covid-19".
 bool IsLowerKebab(const std::string& tag) {
-  if (tag.empty() || tag.size() > kMaxIdLength || tag.front() == '-' ||
+  if (tag.empty() || tag.size() > kMaxTagLength || tag.front() == '-' ||
       tag.back() == '-' || tag.find("--") != std::string::npos) {
     return false;
   }
