@@ -5,7 +5,9 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -83,13 +85,77 @@ uint64_t RequestFingerprint(const Request& request) {
                                     MessageFingerprint(copy)));
 }
 
-template <typename Response>
-absl::StatusOr<Response> ParseStored(const std::string& bytes) {
-  Response response;
-  if (!response.ParseFromString(bytes)) {
-    return absl::DataLossError("a stored response cannot be read back");
+// Reads the stored form of record `id`. A row that does not parse, or that
+// holds another record, is never taken for the record: an update would
+// write the part that parsed back as if it were whole.
+absl::Status ParseRecordRow(const std::string& id, const std::string& data,
+                            CooperationRecord* record) {
+  if (!record->ParseFromString(data)) {
+    return absl::InternalError(absl::StrCat(
+        "stored record \"", id, "\" cannot be read: its row does not parse"));
   }
+  if (record->id() != id) {
+    return absl::InternalError(absl::StrCat("stored record \"", id,
+                                            "\" cannot be read: its row "
+                                            "holds record \"",
+                                            record->id(), "\""));
+  }
+  return absl::OkStatus();
+}
+
+// The form in which a response is remembered under its request id: its
+// records cut down to their ids. The change log holds them whole at the
+// response's revision for exactly as long as the memo is kept (both are
+// compacted together), so a write is not stored a third time.
+void CutToIds(google::protobuf::RepeatedPtrField<CooperationRecord>* records) {
+  for (CooperationRecord& record : *records) {
+    std::string id = std::move(*record.mutable_id());
+    record.Clear();
+    record.set_id(std::move(id));
+  }
+}
+
+v1::BatchCreateRecordsResponse MemoOf(
+    const v1::BatchCreateRecordsResponse& response) {
+  v1::BatchCreateRecordsResponse memo;
+  memo.set_revision(response.revision());
+  for (const CooperationRecord& record : response.records()) {
+    memo.add_records()->set_id(record.id());
+  }
+  return memo;
+}
+
+template <typename Response>
+Response MemoOf(const Response& response) {
+  Response memo;
+  memo.mutable_record()->set_id(response.record().id());
+  return memo;
+}
+
+v1::DeleteRecordResponse MemoOf(const v1::DeleteRecordResponse& response) {
   return response;
+}
+
+// Gives a remembered response its records back through `fill`.
+using FillRecords = absl::FunctionRef<absl::Status(
+    google::protobuf::RepeatedPtrField<CooperationRecord>*)>;
+
+absl::Status Restore(v1::BatchCreateRecordsResponse& response,
+                     FillRecords fill) {
+  return fill(response.mutable_records());
+}
+
+absl::Status Restore(v1::DeleteRecordResponse&, FillRecords) {
+  return absl::OkStatus();
+}
+
+template <typename Response>
+absl::Status Restore(Response& response, FillRecords fill) {
+  google::protobuf::RepeatedPtrField<CooperationRecord> single;
+  single.Add()->Swap(response.mutable_record());
+  absl::Status status = fill(&single);
+  response.mutable_record()->Swap(&single[0]);
+  return status;
 }
 
 }  // namespace
@@ -132,7 +198,8 @@ int64_t CooperationCore::revision() const {
   return revision_;
 }
 
-absl::StatusOr<std::optional<std::string>> CooperationCore::Replay(
+template <typename Response>
+absl::StatusOr<std::optional<Response>> CooperationCore::Replay(
     const std::string& request_id, uint64_t fingerprint) {
   if (request_id.empty()) return std::nullopt;
   auto stored = store_->FindRequest(request_id);
@@ -146,7 +213,49 @@ absl::StatusOr<std::optional<std::string>> CooperationCore::Replay(
                                      "request")),
         "REQUEST_ID_REUSED");
   }
-  return std::move((*stored)->response);
+  Response response;
+  if (!response.ParseFromString((*stored)->response)) {
+    return absl::InternalError(
+        absl::StrCat("the response remembered for request id \"", request_id,
+                     "\" cannot be read back"));
+  }
+  const int64_t revision = (*stored)->revision;
+  if (auto s = Restore(
+          response,
+          [&](auto* records) { return FillFromLog(revision, records); });
+      !s.ok()) {
+    return s;
+  }
+  return std::optional<Response>(std::move(response));
+}
+
+absl::Status CooperationCore::FillFromLog(
+    int64_t revision,
+    google::protobuf::RepeatedPtrField<CooperationRecord>* records) const {
+  // Memos written before they were cut down hold whole records.
+  const bool cut = std::any_of(
+      records->begin(), records->end(),
+      [](const CooperationRecord& record) { return record.revision() == 0; });
+  if (!cut) return absl::OkStatus();
+  auto rows = store_->ChangesAfter(revision - 1, records->size());
+  if (!rows.ok()) return rows.status();
+  absl::flat_hash_map<std::string_view, const ChangeRow*> logged;
+  for (const ChangeRow& row : *rows) {
+    if (row.revision == revision) logged.emplace(row.id, &row);
+  }
+  for (CooperationRecord& record : *records) {
+    auto it = logged.find(record.id());
+    if (it == logged.end()) {
+      return absl::InternalError(absl::StrCat(
+          "the change log holds no change of record \"", record.id(),
+          "\" at revision ", revision, ", which a remembered response names"));
+    }
+    const std::string id = record.id();
+    if (auto s = ParseRecordRow(id, it->second->data, &record); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 void CooperationCore::Stamp(
@@ -167,10 +276,12 @@ void CooperationCore::Stamp(
   }
 }
 
-absl::Status CooperationCore::Commit(
-    int64_t revision, std::vector<ChangeRow> changes,
-    const audit::Invocation& call, const std::string& request_id,
-    uint64_t fingerprint, const google::protobuf::Message& response) {
+absl::Status CooperationCore::Commit(int64_t revision,
+                                     std::vector<ChangeRow> changes,
+                                     const audit::Invocation& call,
+                                     const std::string& request_id,
+                                     uint64_t fingerprint,
+                                     const google::protobuf::Message& memo) {
   CommitBatch batch;
   batch.revision = revision;
   batch.changes = std::move(changes);
@@ -186,7 +297,7 @@ absl::Status CooperationCore::Commit(
       now_micros - absl::ToInt64Microseconds(options_.audit_retention);
   if (!request_id.empty()) {
     batch.request = StoredRequest{request_id, fingerprint, revision,
-                                  response.SerializeAsString()};
+                                  memo.SerializeAsString()};
   }
   int64_t compacted;
   {
@@ -237,11 +348,10 @@ absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
   if (auto s = ValidateRecord(record, **snapshot, "record"); !s.ok()) return s;
 
   absl::MutexLock write(&write_mu_);
-  auto replay = Replay(request.request_id(), fingerprint);
+  auto replay =
+      Replay<v1::CreateRecordResponse>(request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
-  if (replay->has_value()) {
-    return ParseStored<v1::CreateRecordResponse>(**replay);
-  }
+  if (replay->has_value()) return std::move(**replay);
   if (record.id().empty()) record.set_id(NewRecordId());
   auto existing = store_->Existing({record.id()});
   if (!existing.ok()) return existing.status();
@@ -256,7 +366,7 @@ absl::StatusOr<v1::CreateRecordResponse> CooperationCore::CreateRecord(
   v1::CreateRecordResponse response;
   *response.mutable_record() = std::move(records[0]);
   if (auto s = Commit(next, std::move(changes), call, request.request_id(),
-                      fingerprint, response);
+                      fingerprint, MemoOf(response));
       !s.ok()) {
     return s;
   }
@@ -291,6 +401,16 @@ absl::Status CooperationCore::BatchCreateRecordsInto(
         absl::StrCat(request->records_size(), " records; the limit is ",
                      options_.max_batch_records, " a call"));
   }
+  size_t bytes = 0;
+  for (const CooperationRecord& record : request->records()) {
+    bytes += record.ByteSizeLong();
+  }
+  if (bytes > kMaxBatchBytes) {
+    return InvalidArgument(
+        "records",
+        absl::StrCat("are ", bytes, " bytes serialized; the limit is ",
+                     kMaxBatchBytes, " a call"));
+  }
   const uint64_t fingerprint = RequestFingerprint(*request);
   auto snapshot = references_->Snapshot(deadline);
   if (!snapshot.ok()) return snapshot.status();
@@ -323,12 +443,11 @@ absl::Status CooperationCore::BatchCreateRecordsInto(
   }
 
   absl::MutexLock write(&write_mu_);
-  auto replay = Replay(request->request_id(), fingerprint);
+  auto replay = Replay<v1::BatchCreateRecordsResponse>(request->request_id(),
+                                                       fingerprint);
   if (!replay.ok()) return replay.status();
   if (replay->has_value()) {
-    if (!response->ParseFromString(**replay)) {
-      return absl::DataLossError("a stored response cannot be read back");
-    }
+    response->Swap(&**replay);
     return absl::OkStatus();
   }
   // Ids already taken are not looked up one by one here: the store refuses
@@ -343,8 +462,9 @@ absl::Status CooperationCore::BatchCreateRecordsInto(
   Stamp(next, options_.clock(), call.caller.principal, records,
         ChangeKind::kCreated, changes);
   response->set_revision(next);
-  absl::Status status = Commit(next, std::move(changes), call,
-                               request->request_id(), fingerprint, *response);
+  absl::Status status =
+      Commit(next, std::move(changes), call, request->request_id(), fingerprint,
+             MemoOf(*response));
   if (absl::IsAlreadyExists(status) && !ids.empty()) {
     auto existing = store_->Existing({ids.begin(), ids.end()});
     if (!existing.ok()) return existing.status();
@@ -385,16 +505,15 @@ absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
   if (!snapshot.ok()) return snapshot.status();
 
   absl::MutexLock write(&write_mu_);
-  auto replay = Replay(request.request_id(), fingerprint);
+  auto replay =
+      Replay<v1::UpdateRecordResponse>(request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
-  if (replay->has_value()) {
-    return ParseStored<v1::UpdateRecordResponse>(**replay);
-  }
+  if (replay->has_value()) return std::move(**replay);
   auto row = store_->Get(id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) return NotFound("record", id);
   CooperationRecord record;
-  record.ParseFromString((*row)->data);
+  if (auto s = ParseRecordRow(id, (*row)->data, &record); !s.ok()) return s;
   if (!request.record().etag().empty() &&
       request.record().etag() != record.etag()) {
     return EtagMismatch("record", id, request.record().etag(), record.etag());
@@ -414,7 +533,7 @@ absl::StatusOr<v1::UpdateRecordResponse> CooperationCore::UpdateRecord(
   v1::UpdateRecordResponse response;
   *response.mutable_record() = std::move(records[0]);
   if (auto s = Commit(next, std::move(changes), call, request.request_id(),
-                      fingerprint, response);
+                      fingerprint, MemoOf(response));
       !s.ok()) {
     return s;
   }
@@ -430,16 +549,17 @@ absl::StatusOr<v1::DeleteRecordResponse> CooperationCore::DeleteRecord(
   const uint64_t fingerprint = RequestFingerprint(request);
 
   absl::MutexLock write(&write_mu_);
-  auto replay = Replay(request.request_id(), fingerprint);
+  auto replay =
+      Replay<v1::DeleteRecordResponse>(request.request_id(), fingerprint);
   if (!replay.ok()) return replay.status();
-  if (replay->has_value()) {
-    return ParseStored<v1::DeleteRecordResponse>(**replay);
-  }
+  if (replay->has_value()) return std::move(**replay);
   auto row = store_->Get(request.id());
   if (!row.ok()) return row.status();
   if (!row->has_value()) return NotFound("record", request.id());
   CooperationRecord record;
-  record.ParseFromString((*row)->data);
+  if (auto s = ParseRecordRow(request.id(), (*row)->data, &record); !s.ok()) {
+    return s;
+  }
   if (!request.etag().empty() && request.etag() != record.etag()) {
     return EtagMismatch("record", request.id(), request.etag(), record.etag());
   }
@@ -464,7 +584,11 @@ absl::StatusOr<v1::GetRecordResponse> CooperationCore::GetRecord(
   if (!row.ok()) return row.status();
   if (!row->has_value()) return NotFound("record", request.id());
   v1::GetRecordResponse response;
-  response.mutable_record()->ParseFromString((*row)->data);
+  if (auto s =
+          ParseRecordRow(request.id(), (*row)->data, response.mutable_record());
+      !s.ok()) {
+    return s;
+  }
   return response;
 }
 
@@ -504,7 +628,7 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
     for (auto& row : *rows) {
       cursor = row.id;
       CooperationRecord record;
-      record.ParseFromString(row.data);
+      if (auto s = ParseRecordRow(row.id, row.data, &record); !s.ok()) return s;
       const auto status =
           registry != nullptr
               ? registry->StatusOn(record.reporting_country(), *day)
@@ -525,7 +649,7 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
   if (!filtered) {
     auto count = store_->Count();
     if (!count.ok()) return count.status();
-    response.set_total_size(static_cast<int32_t>(*count));
+    response.set_total_size(*count);
   }
   return response;
 }
@@ -556,7 +680,11 @@ absl::StatusOr<v1::WatchResponse> CooperationCore::ChangesAfter(
     change->set_type(static_cast<v1::ChangeType>(row.type));
     *change->mutable_commit_time() =
         TimeUtil::MicrosecondsToTimestamp(row.commit_time_micros);
-    change->mutable_record()->ParseFromString(row.data);
+    if (auto s = ParseRecordRow(row.id, row.data, change->mutable_record());
+        !s.ok()) {
+      return absl::InternalError(
+          absl::StrCat("change at revision ", row.revision, ": ", s.message()));
+    }
   }
   return response;
 }

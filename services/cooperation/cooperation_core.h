@@ -20,13 +20,26 @@
 
 namespace thb::cooperation {
 
+// The records of one BatchCreateRecords call, serialized as sent: with
+// kMaxRecordBytes, what sizes the service's receive limit.
+inline constexpr size_t kMaxBatchBytes = 16 * 1024 * 1024;
+// Most records one BatchCreateRecords call may carry (the default of
+// CoreOptions::max_batch_records).
+inline constexpr int kMaxBatchRecords = 10000;
+// The largest request the service must accept: a batch at kMaxBatchBytes,
+// plus each record's tag and length (at most 5 bytes, as no record is
+// longer than kMaxBatchBytes < 2^28) and a request id (at most 66 bytes):
+// 50,066 bytes at most, rounded up to 64 KiB.
+inline constexpr int kMaxReceiveMessageBytes =
+    static_cast<int>(kMaxBatchBytes) + 64 * 1024;
+
 struct CoreOptions {
   // Revisions of change history (and of remembered request ids) kept.
   int64_t history_revisions = 10000;
   // Most changes one ChangesAfter call gathers (whole revisions).
   int max_changes_per_batch = 1000;
   // Most records one BatchCreateRecords call may carry.
-  int max_batch_records = 10000;
+  int max_batch_records = kMaxBatchRecords;
   // How long audit events are kept.
   absl::Duration audit_retention = audit::kDefaultRetention;
   // The server time that writes and the audit log go by.
@@ -88,12 +101,19 @@ class CooperationCore {
                   const registry::References* references, CoreOptions options,
                   StoreInfo info);
 
-  // Returns the stored response of an earlier request with `request_id`, if
-  // any: OK with the response bytes for a retry of the same request,
-  // INVALID_ARGUMENT when the id was used for another request.
-  absl::StatusOr<std::optional<std::string>> Replay(
-      const std::string& request_id, uint64_t fingerprint)
+  // Returns the response of an earlier request with `request_id`, if any:
+  // OK with it for a retry of the same request, INVALID_ARGUMENT when the id
+  // was used for another request.
+  template <typename Response>
+  absl::StatusOr<std::optional<Response>> Replay(const std::string& request_id,
+                                                 uint64_t fingerprint)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // Fills each record that a remembered response holds only by its id with
+  // the record as the change log holds it at `revision`.
+  absl::Status FillFromLog(
+      int64_t revision,
+      google::protobuf::RepeatedPtrField<v1::CooperationRecord>* records) const;
 
   // Sets revision, etag, times and last writer of each written record for a
   // commit at `revision`, in the records and in their serialized form.
@@ -103,12 +123,13 @@ class CooperationCore {
       ChangeKind kind, std::vector<ChangeRow>& changes);
 
   // Makes `changes` durable at the next revision, with an audit event of
-  // `call` for each (and the response remembered under `request_id`, if
-  // set), then publishes the revision.
+  // `call` for each (and `memo`, the response with its records cut to their
+  // ids, remembered under `request_id`, if set), then publishes the
+  // revision.
   absl::Status Commit(int64_t revision, std::vector<ChangeRow> changes,
                       const audit::Invocation& call,
                       const std::string& request_id, uint64_t fingerprint,
-                      const google::protobuf::Message& response)
+                      const google::protobuf::Message& memo)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   std::unique_ptr<CooperationStore> store_;

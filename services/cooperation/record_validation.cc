@@ -7,8 +7,12 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/dates.h"
 #include "common/errors.h"
+#include "domain/tags.h"
 
 namespace thb::cooperation {
 namespace {
@@ -156,6 +160,51 @@ absl::Status ValidatePartners(
   return absl::OkStatus();
 }
 
+// An address a reader can follow: http or https, without spaces or control
+// characters (which would let a citation smuggle text into a listing).
+absl::Status CheckUrl(const std::string& url, const FieldPath& field) {
+  if (auto s = CheckText(url, field, kMaxShortTextLength, false); !s.ok()) {
+    return s;
+  }
+  if (url.empty()) return absl::OkStatus();
+  const bool web = absl::StartsWithIgnoreCase(url, "https://") ||
+                   absl::StartsWithIgnoreCase(url, "http://");
+  const bool printable = std::none_of(url.begin(), url.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= 0x20 || byte == 0x7f;
+  });
+  if (!web || !printable) {
+    return InvalidArgument(
+        field.ToString(),
+        absl::StrCat("\"", absl::CHexEscape(url),
+                     "\" is not an http or https address without spaces"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDate(const std::string& date, const FieldPath& field) {
+  if (date.empty()) return absl::OkStatus();
+  // Checked before parsing, so an error never quotes a huge value.
+  if (auto s = CheckText(date, field, kDateLength, false); !s.ok()) return s;
+  return ParseDate(date, field.ToString()).status();
+}
+
+// The serialized size of the fields a client writes.
+size_t WritableBytes(const v1::CooperationRecord& record) {
+  if (record.revision() == 0 && record.etag().empty() &&
+      !record.has_create_time() && !record.has_update_time() &&
+      record.last_changed_by().empty()) {
+    return record.ByteSizeLong();
+  }
+  v1::CooperationRecord writable = record;
+  writable.clear_revision();
+  writable.clear_etag();
+  writable.clear_create_time();
+  writable.clear_update_time();
+  writable.clear_last_changed_by();
+  return writable.ByteSizeLong();
+}
+
 }  // namespace
 
 std::string FieldPath::ToString() const {
@@ -189,6 +238,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
                             const RegistrySnapshot& registry,
                             const FieldPath& prefix) {
   const auto field = [&](const char* name) { return FieldPath(prefix, name); };
+  record.DiscardUnknownFields();
   auto reporting =
       Country(registry, record.reporting_country(), field("reporting_country"));
   if (!reporting.ok()) return reporting.status();
@@ -304,7 +354,7 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
 
   if (auto s = CheckLength(record.tags(), field("tags")); !s.ok()) return s;
   for (int i = 0; i < record.tags_size(); ++i) {
-    if (!IsLowerKebab(record.tags(i), 64)) {
+    if (!IsLowerKebab(record.tags(i), domain::kMaxTagLength)) {
       return InvalidArgument(
           FieldPath(field("tags"), i).ToString(),
           absl::StrCat("\"", record.tags(i),
@@ -333,11 +383,20 @@ absl::Status ValidateRecord(v1::CooperationRecord& record,
       return InvalidArgument(FieldPath(path, "footnote").ToString(),
                              absl::StrCat(source.footnote(), " is negative"));
     }
-    if (auto s = CheckText(source.url(), FieldPath(path, "url"),
-                           kMaxShortTextLength, false);
+    if (auto s = CheckUrl(source.url(), FieldPath(path, "url")); !s.ok()) {
+      return s;
+    }
+    if (auto s =
+            CheckDate(source.accessed_date(), FieldPath(path, "accessed_date"));
         !s.ok()) {
       return s;
     }
+  }
+  if (const size_t bytes = WritableBytes(record); bytes > kMaxRecordBytes) {
+    return InvalidArgument(
+        prefix.ToString(),
+        absl::StrCat("is ", bytes, " bytes serialized; the limit is ",
+                     kMaxRecordBytes));
   }
   return absl::OkStatus();
 }

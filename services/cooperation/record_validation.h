@@ -17,6 +17,11 @@ inline constexpr size_t kMaxShortTextLength = 2000;
 inline constexpr int kMaxListLength = 100;
 inline constexpr int kMinYear = 1900;
 inline constexpr int kMaxYear = 2100;
+// A record's writable fields serialized in their canonical form: what one
+// write may add to the records, to the change log, and to a response.
+inline constexpr size_t kMaxRecordBytes = 64 * 1024;
+// "YYYY-MM-DD".
+inline constexpr size_t kDateLength = 10;
 
 // The path of a field in a request ("records[12].partners[2].id"), spelled
 // out only when an error names it: each level refers to its parent, so a
@@ -48,9 +53,11 @@ absl::Status ValidateRecordId(const std::string& id, const FieldPath& field);
 
 // Checks every field of `record` and brings it to its canonical form: codes
 // resolved against the registry (GR is stored as EL), repeated enum values
-// and tags sorted without duplicates. Errors are INVALID_ARGUMENT naming the
-// field under `prefix` ("record.partners[2].id") and the refused value.
-// Output-only fields are ignored (the caller clears them).
+// and tags sorted without duplicates, fields this build does not know
+// dropped (nothing is stored that nothing checked). Errors are INVALID_ARGUMENT
+// naming the field under `prefix` ("record.partners[2].id") and the refused
+// value. Output-only fields are ignored and do not count towards
+// kMaxRecordBytes.
 absl::Status ValidateRecord(v1::CooperationRecord& record,
                             const registry::RegistrySnapshot& registry,
                             const FieldPath& prefix);
