@@ -1,5 +1,11 @@
 #include "domain/dataset.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -199,12 +205,54 @@ absl::Status SaveDataset(const Dataset& dataset, const std::string& path) {
   } else if (!google::protobuf::TextFormat::PrintToString(dataset, &contents)) {
     return absl::InternalError("cannot print the dataset in text format");
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << contents;
-  out.close();
-  if (!out) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot write the dataset to \"", path, "\""));
+  return WriteFileAtomically(path, contents);
+}
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 std::string_view contents) {
+  const auto failed = [&path](const char* step, int error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot write \"", path, "\": ", step, ": ", std::strerror(error)));
+  };
+  mode_t mode = 0644;
+  if (struct stat old; ::stat(path.c_str(), &old) == 0) {
+    mode = old.st_mode & 07777;
+  }
+  std::string temporary = absl::StrCat(path, ".tmp-XXXXXX");
+  const int fd = ::mkstemp(temporary.data());
+  if (fd < 0) return failed("creating a temporary file beside it", errno);
+  const auto abandon = [&](const char* step) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    return failed(step, error);
+  };
+  for (size_t written = 0; written < contents.size();) {
+    const ssize_t n =
+        ::write(fd, contents.data() + written, contents.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return abandon("writing");
+    written += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0) return abandon("setting its permissions");
+  if (::fsync(fd) != 0) return abandon("flushing it to disk");
+  if (::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return failed("closing", error);
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    const int error = errno;
+    ::unlink(temporary.c_str());
+    return failed("renaming the temporary file over it", error);
+  }
+  // The rename is durable once the directory is.
+  std::string directory = path.substr(0, path.find_last_of('/') + 1);
+  if (directory.empty()) directory = ".";
+  if (const int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY);
+      dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
   }
   return absl::OkStatus();
 }

@@ -2,6 +2,7 @@
 #define THB_DOMAIN_DATASET_H_
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,9 +34,18 @@ absl::StatusOr<cooperation::v1::Dataset> ParseDatasetJson(
 absl::Status ValidateDataset(const cooperation::v1::Dataset& dataset);
 
 // Writes `dataset` to `path` in text format, or in the JSON mapping when the
-// name ends in ".json". Comments of a file it was read from are not kept.
+// name ends in ".json", with WriteFileAtomically. Comments of a file it was
+// read from are not kept.
 absl::Status SaveDataset(const cooperation::v1::Dataset& dataset,
                          const std::string& path);
+
+// Replaces `path` with `contents` whole or not at all: written to a new
+// file in the same directory, flushed to disk, then renamed over `path`.
+// A failed write (a full disk) leaves the old file as it was and no
+// temporary file behind. The file keeps the old one's permissions, or gets
+// 0644. FAILED_PRECONDITION naming the path and the reason.
+absl::Status WriteFileAtomically(const std::string& path,
+                                 std::string_view contents);
 
 }  // namespace thb::domain
 

@@ -1,7 +1,13 @@
 #include "domain/dataset.h"
 
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -134,6 +140,71 @@ TEST(ValidateDatasetTest, NamesEveryWrongField) {
                           "statements[1].footnote", "statements[1].count",
                           "statements[0].within[0]",
                           "statements[0].contrasted_with[0]", "records[1].id"));
+}
+
+// Writes beyond `bytes` fail (EFBIG) while it lives, as on a full disk.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    getrlimit(RLIMIT_FSIZE, &saved_);
+    previous_handler_ = signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &saved_);
+    signal(SIGXFSZ, previous_handler_);
+  }
+
+ private:
+  rlimit saved_;
+  sighandler_t previous_handler_;
+};
+
+std::string Contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TEST(SaveDatasetTest, AFailedWriteLeavesTheOldFileWhole) {
+  std::string dir = ::testing::TempDir() + "dataset-atomic-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  int files = 0;
+  for (const char* name : {"/study.txtpb", "/study.json"}) {
+    ++files;
+    const std::string path = dir + name;
+    std::ofstream(path, std::ios::binary) << "# the previous export\n";
+    cooperation::v1::Dataset big;
+    for (int i = 0; i < 200; ++i) {
+      auto* record = big.add_records();
+      record->set_id("r" + std::to_string(i));
+      record->set_description(std::string(100, 'x'));
+    }
+    absl::Status saved;
+    {
+      FileSizeLimit limit(4096);
+      saved = SaveDataset(big, path);
+    }
+    EXPECT_FALSE(saved.ok()) << name;
+    EXPECT_THAT(std::string(saved.message()), HasSubstr(path));
+    EXPECT_EQ(Contents(path), "# the previous export\n") << name;
+    int entries = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      (void)entry;
+      ++entries;
+    }
+    EXPECT_EQ(entries, files) << "a temporary file was left";
+
+    // Without the limit the same write replaces the file whole.
+    ASSERT_TRUE(SaveDataset(big, path).ok());
+    auto loaded = LoadDataset(path);
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    EXPECT_EQ(loaded->records_size(), 200);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 #include "tools/thbctl/output.h"
 
 #include <algorithm>
-#include <fstream>
 #include <ostream>
 #include <sstream>
 
@@ -11,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "common/string_view.h"
+#include "domain/dataset.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/thbctl/cli.h"
 
@@ -149,14 +149,9 @@ absl::Status WriteOutput(const std::string& text, const std::string& path,
     return out ? absl::OkStatus()
                : absl::UnknownError("cannot write to standard output");
   }
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  file << text;
-  file.close();
-  if (!file) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot write \"", path, "\""));
-  }
-  return absl::OkStatus();
+  // An export interrupted (a full disk, Ctrl-C) must not leave half of a
+  // file where the last good one was.
+  return domain::WriteFileAtomically(path, text);
 }
 
 std::string Truncated(std::string_view text, size_t max_width) {
