@@ -23,6 +23,7 @@
 #include "common/server_flags.h"
 #include "services/aggregator/cache_mac.h"
 #include "services/aggregator/index_follower.h"
+#include "services/aggregator/receive_limit.h"
 #include "services/aggregator/response_cache.h"
 #include "services/aggregator/stats_service.h"
 #include "services/registry/client/registry_mirror.h"
@@ -147,7 +148,10 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
 
-  thb::Server server(thb::ServerOptionsFromFlags());
+  thb::ServerOptions server_options = thb::ServerOptionsFromFlags();
+  server_options.max_receive_message_bytes =
+      thb::aggregator::kMaxReceiveMessageBytes;
+  thb::Server server(std::move(server_options));
   thb::InstallSignalHandlers(&server);
 
   const auto outgoing = thb::OutgoingChannelOptionsFromFlags();

@@ -54,7 +54,10 @@ int main(int argc, char** argv) {
       "The cooperation record store of thb.");
   thb::SetLogName("cooperation");
 
-  thb::Server server(thb::ServerOptionsFromFlags());
+  thb::ServerOptions server_options = thb::ServerOptionsFromFlags();
+  server_options.max_receive_message_bytes =
+      thb::cooperation::kMaxReceiveMessageBytes;
+  thb::Server server(std::move(server_options));
   thb::InstallSignalHandlers(&server);
 
   auto store =

@@ -12,6 +12,7 @@
 #include "common/logging.h"
 #include "common/server.h"
 #include "common/server_flags.h"
+#include "services/registry/receive_limit.h"
 #include "services/registry/reference_data.h"
 #include "services/registry/registry_core.h"
 #include "services/registry/registry_service.h"
@@ -41,7 +42,10 @@ int main(int argc, char** argv) {
       "The country registry of thb.");
   thb::SetLogName("registry");
 
-  thb::Server server(thb::ServerOptionsFromFlags());
+  thb::ServerOptions server_options = thb::ServerOptionsFromFlags();
+  server_options.max_receive_message_bytes =
+      thb::registry::kMaxReceiveMessageBytes;
+  thb::Server server(std::move(server_options));
   // Before any thread starts, so that they all inherit the blocked signals.
   thb::InstallSignalHandlers(&server);
 
