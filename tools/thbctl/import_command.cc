@@ -17,6 +17,7 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "services/cooperation/cooperation_core.h"
 #include "tools/thbctl/commands.h"
 
 namespace thb::thbctl {
@@ -27,8 +28,7 @@ using cooperation::v1::CooperationRecord;
 using google::protobuf::util::FieldMaskUtil;
 using google::protobuf::util::MessageDifferencer;
 
-// BatchCreateRecords takes at most this many records.
-constexpr int kMaxBatchSize = 10000;
+constexpr int kMaxBatchSize = cooperation::kMaxBatchRecords;
 
 // What became of one batch.
 struct BatchOutcome {
@@ -191,12 +191,18 @@ absl::Status Import(Clients& clients, const ImportOptions& options,
   int batches = 0;
   int replayed = 0;
   int64_t revision = before->revision();
-  for (int begin = 0; begin < total; begin += options.batch_size) {
-    const int end = std::min(total, begin + options.batch_size);
+  for (int begin = 0, end = 0; begin < total; begin = end) {
+    // At most batch_size records, and no more bytes than the service takes
+    // in one call (a batch of large records ends sooner).
     BatchCreateRecordsRequest batch;
-    batch.mutable_records()->Reserve(end - begin);
-    for (int i = begin; i < end; ++i) {
-      *batch.add_records() = dataset->records(i);
+    size_t bytes = 0;
+    for (end = begin; end < total && end - begin < options.batch_size; ++end) {
+      const size_t record_bytes = dataset->records(end).ByteSizeLong();
+      if (end > begin && bytes + record_bytes > cooperation::kMaxBatchBytes) {
+        break;
+      }
+      bytes += record_bytes;
+      *batch.add_records() = dataset->records(end);
     }
     batch.set_request_id(ImportRequestId(batch));
     auto outcome = ImportBatch(client, batch, before->revision());
