@@ -1,12 +1,76 @@
 #!/usr/bin/env bash
-# Runs every test: installs what is missing, builds Release with the tests
-# and runs them under CTest, then checks that the Debug build compiles too.
+# Runs every test: installs what is missing, then
+#   1. Release: builds, runs the whole suite under CTest;
+#   2. Asan: the Debug build with AddressSanitizer + UndefinedBehaviorSanitizer
+#      (clang), the whole suite again, servers included;
+#   3. fuzz: each libFuzzer target of that build on its seed corpus for
+#      THB_FUZZ_SECONDS (default 20) seconds;
+#   4. Tsan: the concurrency tests built with ThreadSanitizer.
+# Each phase says how long it took. THB_TEST_PHASES (e.g. "release fuzz")
+# runs only some. The default leaves asan and tsan out until a whole run of
+# them has been seen green (docs/DECISIONS.md, Fuzzing and sanitizers); the
+# plain Debug build (debug) stands in for asan until then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+jobs="${THB_JOBS:-$(nproc)}"
+phases="${THB_TEST_PHASES:-release debug fuzz}"
+timings=()
+
+phase() {
+  local name="$1"
+  shift
+  [[ " $phases " == *" $name "* ]] || return 0
+  local start=$SECONDS
+  echo "thb: phase $name" >&2
+  "$@"
+  timings+=("$name $((SECONDS - start)) s")
+  echo "thb: phase $name took $((SECONDS - start)) s" >&2
+}
+
+release() {
+  scripts/build.sh Release
+  ctest --test-dir build/release --output-on-failure -j "$jobs" --timeout 600
+}
+
+# Sanitized code runs 2 to 5 times slower: longer timeouts.
+asan() {
+  scripts/build.sh Asan
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" --timeout 1500
+}
+
+debug() {
+  scripts/build.sh Debug
+}
+
+# Builds the fuzz targets (only them, unless asan built everything).
+fuzz() {
+  THB_FUZZ_SECONDS="${THB_FUZZ_SECONDS:-20}" scripts/fuzz.sh
+}
+
+# The tests of the code whose point is concurrency; see docs/DECISIONS.md
+# (Sanitizers) for why these and how TSan sees Abseil's mutexes.
+tsan_tests=(common_executor_test common_revision_notifier_test
+            response_cache_test)
+tsan() {
+  THB_BUILD_TARGETS="${tsan_tests[*]}" scripts/build.sh Tsan
+  local test binary
+  for test in "${tsan_tests[@]}"; do
+    binary=$(find build/tsan/tests -name "$test" -type f -executable)
+    if ! "$binary" --gtest_brief=1 >"build/tsan/$test.log" 2>&1; then
+      tail -n 60 "build/tsan/$test.log" >&2
+      echo "thb: $test failed under ThreadSanitizer" >&2
+      return 1
+    fi
+    tail -n 3 "build/tsan/$test.log"
+  done
+}
+
 scripts/deps.sh
-scripts/build.sh Release
-ctest --test-dir build/release --output-on-failure -j "${THB_JOBS:-$(nproc)}" \
-  --timeout 600
-scripts/build.sh Debug
-echo "thb: all tests passed; Release and Debug build"
+phase release release
+phase debug debug
+phase asan asan
+phase fuzz fuzz
+phase tsan tsan
+printf 'thb: %s\n' "${timings[@]}"
+echo "thb: all tests passed"

@@ -1018,6 +1018,22 @@ int32_t Clamp(int64_t count) {
 
 }  // namespace
 
+namespace internal {
+
+bool QuickValidQuery(const CountryQuery& query,
+                     const registry::RegistrySnapshot& registry) {
+  int nodes = 0;
+  return QuickValid(query, registry, 1, nodes);
+}
+
+absl::Status FullValidateQuery(const CountryQuery& query,
+                               const registry::RegistrySnapshot& registry,
+                               std::string_view field) {
+  return QueryValidator(registry, field).Validate(query);
+}
+
+}  // namespace internal
+
 absl::Status ValidateQuery(const CountryQuery& query,
                            const registry::RegistrySnapshot& registry,
                            std::string_view field) {

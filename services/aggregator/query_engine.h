@@ -84,6 +84,17 @@ absl::StatusOr<stats::v1::ExplainResponse> Explain(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
     absl::CivilDay as_of, const stats::v1::CountryQuery& query);
 
+namespace internal {
+// The two halves of ValidateQuery, apart so that a fuzz target can check
+// they agree: the quick test that passes a valid query without writing
+// anything, and the validator that names every fault.
+bool QuickValidQuery(const stats::v1::CountryQuery& query,
+                     const registry::RegistrySnapshot& registry);
+absl::Status FullValidateQuery(const stats::v1::CountryQuery& query,
+                               const registry::RegistrySnapshot& registry,
+                               std::string_view field);
+}  // namespace internal
+
 }  // namespace thb::aggregator
 
 #endif  // THB_SERVICES_AGGREGATOR_QUERY_ENGINE_H_
