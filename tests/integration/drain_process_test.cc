@@ -239,5 +239,33 @@ TEST_F(DrainTest, SigkillOfAReplicaUnderLoadLosesNoCall) {
   EXPECT_EQ(tally.failed(), 0) << tally.Describe();
 }
 
+TEST_F(DrainTest, SigtermEndsWatchStreamsUnavailableAtOnce) {
+  auto cooperation = coop::CooperationRecordService::NewStub(
+      thb::testing::TestChannel(cooperation_->address()));
+  grpc::ClientContext context;
+  context.set_deadline(In(absl::Seconds(30)));
+  coop::WatchRequest request;
+  request.set_from_revision(imported_revision_);
+  auto reader = cooperation->Watch(&context, request);
+  reader->WaitForInitialMetadata();
+
+  const absl::Time signalled = absl::Now();
+  ASSERT_EQ(kill(cooperation_->process().pid(), SIGTERM), 0);
+  coop::WatchResponse response;
+  while (reader->Read(&response)) {
+  }
+  const grpc::Status status = reader->Finish();
+  // UNAVAILABLE: a follower watches again, elsewhere or once it is back,
+  // from the last revision it saw; not a cancellation at the grace's end.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << status.error_message();
+  const absl::StatusOr<int> code =
+      cooperation_->process().Signal(0, absl::Seconds(15));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(absl::Now() - signalled, absl::Seconds(3))
+      << "open Watch streams held the stop until the grace ran out";
+}
+
 }  // namespace
 }  // namespace thb
