@@ -26,6 +26,9 @@ namespace {
 
 // gRPC refuses a retry policy above this many attempts.
 constexpr int kMaxAttemptsCap = 5;
+// Each failed attempt takes a token and each success gives a tenth back;
+// retries stop while half or fewer are left.
+constexpr int kRetryTokens = 100;
 constexpr absl::Duration kKeepaliveTimeout = absl::Seconds(10);
 
 // The idempotent reads: retrying them after UNAVAILABLE is always safe.
@@ -143,8 +146,14 @@ std::string ChannelTarget(std::string_view text) {
 std::string ServiceConfigJson(const ChannelOptions& options) {
   // round_robin spreads calls over every address of a headless service or
   // list; the default, pick_first, would send them all to one replica.
+  // Each connection also watches the server's health (the "" name, which a
+  // stopping server turns NOT_SERVING first): round_robin then stops picking
+  // a replica while it drains, before its Shutdown refuses new calls, which
+  // gRPC ends CANCELLED, a status no retry policy may retry. A server
+  // without the health service counts as healthy.
   const std::string load_balancing =
-      R"("loadBalancingConfig":[{"round_robin":{}}])";
+      R"("loadBalancingConfig":[{"round_robin":{}}],)"
+      R"("healthCheckConfig":{"serviceName":""})";
   if (options.max_read_attempts <= 1) {
     return absl::StrCat("{", load_balancing, "}");
   }
@@ -167,11 +176,15 @@ std::string ServiceConfigJson(const ChannelOptions& options) {
       std::min(options.max_read_attempts, kMaxAttemptsCap),
       JsonDuration(options.initial_backoff), JsonDuration(options.max_backoff));
   // Throttling stops the retries when most calls fail, so that a replica
-  // that is down is not hit by every client's retries at once.
-  return absl::StrCat(
-      "{", load_balancing, R"(,"methodConfig":[{"name":[)",
-      absl::StrJoin(names, ","), "],", retry_policy, "}],",
-      R"("retryThrottling":{"maxTokens":10,"tokenRatio":0.1}})");
+  // that is down is not hit by every client's retries at once. It starts
+  // once half the tokens are gone: a replica killed under load fails every
+  // call it holds at once (16 callers over 3 replicas fail about 6, then
+  // some more picked before its connection is known dead), and those must
+  // still be retried.
+  return absl::StrCat("{", load_balancing, R"(,"methodConfig":[{"name":[)",
+                      absl::StrJoin(names, ","), "],", retry_policy, "}],",
+                      R"("retryThrottling":{"maxTokens":)", kRetryTokens,
+                      R"(,"tokenRatio":0.1}})");
 }
 
 namespace {

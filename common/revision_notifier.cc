@@ -31,7 +31,7 @@ uint64_t RevisionNotifier::WhenAfter(int64_t seen,
                                      std::function<void()> callback) {
   {
     absl::MutexLock lock(&mu_);
-    if (seen >= revision_) {
+    if (seen >= revision_ && !closed_) {
       const uint64_t id = next_id_++;
       waiters_.emplace(id, Waiter{seen, std::move(callback)});
       return id;
@@ -39,6 +39,21 @@ uint64_t RevisionNotifier::WhenAfter(int64_t seen,
   }
   callback();
   return 0;
+}
+
+void RevisionNotifier::Close() {
+  std::map<uint64_t, Waiter> woken;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    woken.swap(waiters_);
+  }
+  for (auto& [id, waiter] : woken) waiter.callback();
+}
+
+bool RevisionNotifier::closed() const {
+  absl::MutexLock lock(&mu_);
+  return closed_;
 }
 
 bool RevisionNotifier::Cancel(uint64_t id) {

@@ -30,6 +30,12 @@ class RevisionNotifier {
   // Drops a waiting callback; false if it already ran or was dropped.
   bool Cancel(uint64_t id);
 
+  // The server is stopping: runs every waiting callback now, and any later
+  // one at once, so that each watcher wakes, sees closed(), and ends its
+  // stream instead of holding the stop until the grace period ends.
+  void Close();
+  bool closed() const;
+
  private:
   struct Waiter {
     int64_t seen;
@@ -39,6 +45,7 @@ class RevisionNotifier {
   int64_t revision_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace thb

@@ -129,6 +129,10 @@ void Server::AddService(grpc::CallbackGenericService* service) {
   builder_.RegisterCallbackGenericService(service);
 }
 
+void Server::OnStop(std::function<void()> hook) {
+  stop_hooks_.push_back(std::move(hook));
+}
+
 absl::Status Server::Start() {
   absl::MutexLock lock(&mu_);
   if (stop_requested_.HasBeenNotified()) {
@@ -341,6 +345,7 @@ void Server::StopAfter(absl::Duration drain, absl::Duration grace) {
                     << absl::FormatDuration(drain);
       absl::SleepFor(drain);
     }
+    for (const auto& hook : stop_hooks_) hook();
     server->Shutdown(absl::ToChronoTime(absl::Now() + grace));
     // Probes get NOT_SERVING until the main port is gone, then nothing.
     if (health_server_ != nullptr) {

@@ -1,6 +1,7 @@
 #ifndef THB_COMMON_SERVER_H_
 #define THB_COMMON_SERVER_H_
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -88,10 +89,17 @@ class Server {
   // "thb.registry.v1.CountryRegistryService".
   void SetReady(const std::string& service_name, bool ready);
 
+  // Runs `hook` when a stop has drained, just before the server stops
+  // accepting: it ends the streams that would otherwise stay open until the
+  // grace period runs out (Watch). Call before Start().
+  void OnStop(std::function<void()> hook);
+
   // Blocks until Stop() or a SIGTERM/SIGINT (after InstallSignalHandlers()).
   void Wait();
-  // NOT_SERVING everywhere, wait `drain`, then Shutdown with a deadline of
-  // `shutdown_grace`. Idempotent; safe from any thread but the handlers'.
+  // NOT_SERVING everywhere, wait `drain`, run the OnStop hooks, then
+  // Shutdown with a deadline of `shutdown_grace`: GOAWAY, no new calls, the
+  // ones in flight finish. Idempotent; safe from any thread but the
+  // handlers'.
   void Stop();
 
   grpc::Server* grpc_server() { return server_.get(); }
@@ -115,6 +123,7 @@ class Server {
   // Readiness names in the order they were first given to SetReady().
   std::vector<std::string> service_names_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> ready_names_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::function<void()>> stop_hooks_;
   int port_ = 0;
   // Notified under mu_, so that only one caller stops the server.
   absl::Notification stop_requested_;

@@ -96,6 +96,15 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
           grpc::Status(grpc::StatusCode::CANCELLED, "the watch was cancelled"));
       return;
     }
+    if (notifier_->closed()) {
+      // UNAVAILABLE, which followers retry: they watch again from the last
+      // revision they saw, on another replica or once this one is back.
+      FinishOnce(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                       "the server is stopping; watch again from revision " +
+                           std::to_string(sent_)));
+      return;
+    }
     absl::StatusOr<Response> batch = changes_after_(sent_);
     if (!batch.ok()) {
       FinishOnce(ToGrpcStatus(batch.status(), domain_));

@@ -13,11 +13,21 @@
 #   THB_REGISTRY_PORT, THB_COOPERATION_PORT, THB_AGGREGATOR_PORT, their
 #   THB_<SERVICE>_HEALTH_PORT, THB_REDIS_PORT and the other THB_* variables
 #   of README.md apply.
+#   THB_BUILD_DIR  run the binaries of this build tree as they are, without
+#                  installing or building anything (the runner's own test)
+# A process that dies is started again, after a pause that doubles with
+# each quick death (1 s up to 30 s), and the runner says so on stderr;
+# Ctrl-C or SIGTERM stops every process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh
-scripts/build.sh Release
+if [[ -n ${THB_BUILD_DIR:-} ]]; then
+  bin="$THB_BUILD_DIR"
+else
+  scripts/deps.sh
+  scripts/build.sh Release
+  bin=build/release
+fi
 
 data_dir="${THB_DATA_DIR:-.thb/data}"
 tls_dir="${THB_TLS_DIR:-.thb/tls}"
@@ -32,7 +42,6 @@ tls_dir=$(cd "$tls_dir" && pwd)
 secrets_dir=$(cd "$secrets_dir" && pwd)
 redis_dir=$(cd "$data_dir/redis" && pwd)
 
-bin=build/release
 registry_port="${THB_REGISTRY_PORT:-50051}"
 cooperation_port="${THB_COOPERATION_PORT:-50052}"
 aggregator_port="${THB_AGGREGATOR_PORT:-50053}"
@@ -75,6 +84,8 @@ mapfile -t cooperation_tls < <(tls_flags cooperation)
 mapfile -t aggregator_tls < <(tls_flags aggregator)
 policy=--authz_policy=deploy/authz-policy.json
 
+# Each process runs under a supervisor of its own (a subshell); pids holds
+# the supervisors'.
 pids=()
 stop() {
   trap - INT TERM EXIT
@@ -83,7 +94,63 @@ stop() {
     wait "${pids[@]}" 2>/dev/null || true
   fi
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 130' INT
+trap 'stop; exit 143' TERM
+trap stop EXIT
+
+# The pause before a restart starts at restart_min and doubles up to
+# restart_max while the process keeps dying within restart_reset of its
+# start; a process that ran longer starts again after restart_min.
+restart_min=1
+restart_max=30
+restart_reset=30
+
+# supervise NAME COMMAND...: runs COMMAND in the background, and again
+# whenever it exits, until the supervisor gets SIGTERM, which it passes on
+# before it waits for COMMAND to stop. COMMAND runs in a session of its own,
+# so that Ctrl-C reaches the runner alone, and a process that stops on its
+# own is never mistaken for one the runner is stopping.
+supervise() {
+  local name=$1
+  shift
+  (
+    trap - INT EXIT
+    child=
+    stopping=
+    trap 'stopping=1; [[ -n $child ]] && kill -TERM "$child" 2>/dev/null' TERM
+    pause=$restart_min
+    while [[ -z $stopping ]]; do
+      started=$SECONDS
+      setsid "$@" &
+      child=$!
+      # wait returns early when the TERM trap runs; the child is then still
+      # to be waited for.
+      status=0
+      wait "$child" || status=$?
+      while kill -0 "$child" 2>/dev/null; do
+        status=0
+        wait "$child" || status=$?
+      done
+      child=
+      [[ -n $stopping ]] && break
+      if ((status > 128)); then
+        how="signal $(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))"
+      else
+        how="status $status"
+      fi
+      if ((SECONDS - started >= restart_reset)); then
+        pause=$restart_min
+      fi
+      echo "thb: $name exited ($how); restarting in ${pause}s" >&2
+      sleep "$pause" &
+      wait $! 2>/dev/null || true
+      [[ -n $stopping ]] && break
+      echo "thb: restarting $name" >&2
+      pause=$((pause * 2 > restart_max ? restart_max : pause * 2))
+    done
+  ) &
+  pids+=($!)
+}
 
 grpc_call="$bin/tools/grpc-call/grpc-call"
 thbctl="$bin/tools/thbctl/thbctl"
@@ -115,9 +182,8 @@ wait_healthy() {
   } >"$redis_dir/redis.conf.tmp"
   mv -f "$redis_dir/redis.conf.tmp" "$redis_dir/redis.conf"
 )
-redis-server "$redis_dir/redis.conf" &
+supervise redis-server redis-server "$redis_dir/redis.conf"
 redis_pid=$!
-pids+=("$redis_pid")
 wait_redis() {
   for _ in $(seq 100); do
     if [[ $(REDISCLI_AUTH=$(cat "$secrets_dir/redis-password") \
@@ -132,24 +198,23 @@ wait_redis() {
 }
 wait_redis
 
-"$bin/services/registry/thb-registry" --port="$registry_port" \
-  --health_port="${registry_health##*:}" "${registry_tls[@]}" "$policy" \
-  --db="${THB_REGISTRY_DB:-$data_dir/registry.sqlite3}" &
-pids+=($!)
-"$bin/services/cooperation/thb-cooperation" --port="$cooperation_port" \
-  --health_port="${cooperation_health##*:}" "${cooperation_tls[@]}" "$policy" \
-  --db="${THB_COOPERATION_DB:-$data_dir/cooperation.sqlite3}" &
-pids+=($!)
+supervise thb-registry "$bin/services/registry/thb-registry" \
+  --port="$registry_port" --health_port="${registry_health##*:}" \
+  "${registry_tls[@]}" "$policy" \
+  --db="${THB_REGISTRY_DB:-$data_dir/registry.sqlite3}"
+supervise thb-cooperation "$bin/services/cooperation/thb-cooperation" \
+  --port="$cooperation_port" --health_port="${cooperation_health##*:}" \
+  "${cooperation_tls[@]}" "$policy" \
+  --db="${THB_COOPERATION_DB:-$data_dir/cooperation.sqlite3}"
 wait_healthy "$registry_health" thb.registry.v1.CountryRegistryService
 wait_healthy "$cooperation_health" thb.cooperation.v1.CooperationRecordService
 "$thbctl" "${as_editor[@]}" import data/study.txtpb
 
-"$bin/services/aggregator/thb-aggregator" --port="$aggregator_port" \
-  --health_port="${aggregator_health##*:}" "${aggregator_tls[@]}" "$policy" \
-  --redis="$THB_REDIS_ADDRESS" \
+supervise thb-aggregator "$bin/services/aggregator/thb-aggregator" \
+  --port="$aggregator_port" --health_port="${aggregator_health##*:}" \
+  "${aggregator_tls[@]}" "$policy" --redis="$THB_REDIS_ADDRESS" \
   --redis_password_file="$secrets_dir/redis-password" \
-  --cache_hmac_key_file="$secrets_dir/cache-hmac-key" &
-pids+=($!)
+  --cache_hmac_key_file="$secrets_dir/cache-hmac-key"
 wait_healthy "$aggregator_health" thb.stats.v1.StatisticsService
 
 # From here on every call is the reader's, as the user's own would be after
@@ -178,7 +243,8 @@ example "thbctl stats explain --tag=low-trust --as_of=2025-07-16    # footnote 2
 
 cat <<MSG
 
-thb is serving on loopback with mutual TLS (Ctrl-C stops it):
+thb is serving on loopback with mutual TLS (a process that dies is restarted;
+Ctrl-C stops them all):
   thb.registry.v1.CountryRegistryService       $THB_REGISTRY_ADDRESS (health $registry_health)
   thb.cooperation.v1.CooperationRecordService  $THB_COOPERATION_ADDRESS (health $cooperation_health)
   thb.stats.v1.StatisticsService               $THB_AGGREGATOR_ADDRESS (health $aggregator_health)
@@ -199,4 +265,6 @@ Then try:
   $grpc_call $THB_AGGREGATOR_ADDRESS list
 
 MSG
-wait -n "${pids[@]}"
+# The supervisors run until stopped; wait returns early only for a signal,
+# whose trap stops them.
+wait "${pids[@]}"

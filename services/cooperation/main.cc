@@ -102,6 +102,9 @@ int main(int argc, char** argv) {
   server.SetReady(
       thb::cooperation::v1::CooperationRecordService::service_full_name(),
       true);
+  // Open Watch streams end UNAVAILABLE when the stop has drained, rather
+  // than hold it until the grace period cancels them.
+  server.OnStop([notifier = &(*core)->notifier()] { notifier->Close(); });
   if (auto status = server.Start(); !status.ok()) {
     THB_LOG(Error) << status;
     return EXIT_FAILURE;

@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
   // Ready from the first moment it listens: the data is loaded.
   server.SetReady(
       thb::registry::v1::CountryRegistryService::service_full_name(), true);
+  // Open Watch streams end UNAVAILABLE when the stop has drained, rather
+  // than hold it until the grace period cancels them.
+  server.OnStop([notifier = &(*core)->notifier()] { notifier->Close(); });
   if (auto status = server.Start(); !status.ok()) {
     THB_LOG(Error) << status;
     return EXIT_FAILURE;

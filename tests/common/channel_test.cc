@@ -108,6 +108,15 @@ TEST(ServiceConfigTest, IsJsonWithRoundRobin) {
   ASSERT_EQ(policies.values_size(), 1);
   EXPECT_TRUE(
       policies.values(0).struct_value().fields().contains("round_robin"));
+  // Liveness goes NOT_SERVING first when a server stops: round_robin then
+  // leaves it before it refuses calls.
+  EXPECT_EQ(config.fields()
+                .at("healthCheckConfig")
+                .struct_value()
+                .fields()
+                .at("serviceName")
+                .string_value(),
+            "");
 }
 
 TEST(ServiceConfigTest, RetriesOnlyTheReads) {

@@ -97,3 +97,22 @@ TEST(RevisionNotifierTest, ConcurrentPublishAndWait) {
 
 }  // namespace
 }  // namespace thb
+
+namespace thb {
+namespace {
+
+TEST(RevisionNotifierCloseTest, WakesEveryWaiterAndLaterOnesAtOnce) {
+  RevisionNotifier notifier(5);
+  int woken = 0;
+  notifier.WhenAfter(5, [&] { ++woken; });
+  notifier.WhenAfter(7, [&] { ++woken; });
+  EXPECT_EQ(woken, 0);
+  notifier.Close();
+  EXPECT_TRUE(notifier.closed());
+  EXPECT_EQ(woken, 2);
+  EXPECT_EQ(notifier.WhenAfter(9, [&] { ++woken; }), 0u);
+  EXPECT_EQ(woken, 3);
+}
+
+}  // namespace
+}  // namespace thb

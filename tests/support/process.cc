@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,9 +28,15 @@ absl::StatusOr<Process> Process::Start(
   static std::atomic<int> counter{0};
   const std::string log_path =
       absl::StrCat(MakeTempDir("log"), "/", counter++, ".stderr");
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // A test that aborts, or is killed by ctest's timeout, leaves no server
+    // behind holding ports and files; the check after it covers a parent
+    // that died before the request took effect.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, STDERR_FILENO);

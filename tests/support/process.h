@@ -17,7 +17,10 @@ namespace thb::testing {
 class Process {
  public:
   // Starts `binary` with `args`; `env` entries are added to the test's
-  // environment. The child is killed when the Process is destroyed.
+  // environment. The child is killed when the Process is destroyed, and
+  // when the thread that started it ends (PR_SET_PDEATHSIG), so that an
+  // aborted test leaves no server behind: start long-lived children from
+  // the test's own thread.
   static absl::StatusOr<Process> Start(
       const std::string& binary, const std::vector<std::string>& args,
       const std::map<std::string, std::string>& env = {});

@@ -1,6 +1,7 @@
 #include "tests/support/servers.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +40,10 @@ absl::Status ServerProcess::Start() {
     }
   }
   args.insert(args.end(), args_.begin(), args_.end());
+  // Another ServerProcess of the same name in `dir` (the same server started
+  // again) may have left these: a stale port must not pass for a new one.
+  std::remove(port_file.c_str());
+  std::remove(health_port_file.c_str());
   auto process = Process::Start(binary_, args);
   if (!process.ok()) return process.status();
   process_ = std::make_unique<Process>(std::move(*process));
