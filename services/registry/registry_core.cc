@@ -496,10 +496,35 @@ absl::StatusOr<std::string> RegistryCore::ResolveCountryCode(
     const std::string& code, const std::string& field) const {
   auto normalized = NormalizeCountryCode(code, field);
   if (!normalized.ok()) return normalized.status();
+  // An exact code wins: a store written before aliases were checked for
+  // conflicts may still map another country's code to a newcomer.
+  if (countries_.count(*normalized)) return *normalized;
   if (auto alias = aliases_.find(*normalized); alias != aliases_.end()) {
     return alias->second;
   }
   return *normalized;
+}
+
+absl::Status RegistryCore::CheckNoOtherCountryAnswersTo(
+    const std::string& value, const std::string& field,
+    const std::string& self) const {
+  std::string holder;
+  const char* as = nullptr;
+  if (value != self && countries_.count(value)) {
+    holder = value;
+    as = "the code";
+  } else if (auto alias = aliases_.find(value);
+             alias != aliases_.end() && alias->second != self) {
+    holder = alias->second;
+    as = "an alias";
+  }
+  if (as == nullptr) return absl::OkStatus();
+  return WithReason(
+      absl::AlreadyExistsError(absl::StrCat(
+          field, ": \"", value, "\" is already ", as, " of country \"", holder,
+          "\"; codes and aliases are unique across all countries")),
+      "COUNTRY_CODE_TAKEN",
+      {{"field", field}, {"value", value}, {"country", holder}});
 }
 
 v1::Country RegistryCore::Decorate(const Entry& entry,
@@ -644,9 +669,14 @@ absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
   {
     absl::ReaderMutexLock lock(&mu_);
     if (countries_.count(*code)) return AlreadyExists("country", *code);
-    if (auto alias = aliases_.find(*code); alias != aliases_.end()) {
-      return AlreadyExists(
-          "country", absl::StrCat(*code, " (an alias of ", alias->second, ")"));
+    if (auto s = CheckNoOtherCountryAnswersTo(*code, "country.code", *code);
+        !s.ok()) {
+      return s;
+    }
+    if (auto s = CheckNoOtherCountryAnswersTo(country.iso_alpha2(),
+                                              "country.iso_alpha2", *code);
+        !s.ok()) {
+      return s;
     }
   }
   auto revision = CommitChanges(
@@ -689,12 +719,12 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
   options.set_replace_message_fields(true);
   FieldMaskUtil::MergeMessageTo(request.country(), *mask, options, &country);
   if (auto status = ValidateCountry(country); !status.ok()) return status;
-  if (country.iso_alpha2() != code) {
+  {
     absl::ReaderMutexLock lock(&mu_);
-    if (countries_.count(country.iso_alpha2())) {
-      return InvalidArgument("country.iso_alpha2",
-                             absl::StrCat("\"", country.iso_alpha2(),
-                                          "\" is the code of another country"));
+    if (auto s = CheckNoOtherCountryAnswersTo(country.iso_alpha2(),
+                                              "country.iso_alpha2", code);
+        !s.ok()) {
+      return s;
     }
   }
   auto revision = CommitChanges(

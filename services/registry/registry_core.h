@@ -131,9 +131,16 @@ class RegistryCore {
       const std::function<absl::Status()>& in_use = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // Canonical code for a code or alias, or the error for `field`.
+  // Canonical code for a code or alias (an exact code first), or the error
+  // for `field`.
   absl::StatusOr<std::string> ResolveCountryCode(const std::string& code,
                                                  const std::string& field) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // ALREADY_EXISTS naming `field`, `value` and the holder when a country
+  // other than `self` has `value` as its code or alias.
+  absl::Status CheckNoOtherCountryAnswersTo(const std::string& value,
+                                            const std::string& field,
+                                            const std::string& self) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   v1::Country Decorate(const Entry& entry, absl::CivilDay day) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

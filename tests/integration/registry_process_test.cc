@@ -21,6 +21,8 @@
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "services/registry/client/registry_mirror.h"
+#include "services/registry/sqlite_registry_store.h"
 #include "tests/support/process.h"
 #include "tests/support/test_pki.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
@@ -66,6 +68,7 @@ class Registry {
 
   Process& process() { return *process_; }
   v1::CountryRegistryService::Stub& stub() { return *stub_; }
+  std::string db() const { return absl::StrCat(dir_, "/registry.sqlite3"); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
@@ -164,6 +167,88 @@ TEST(RegistryProcessTest, ErrorsCarryFieldViolationsOnTheWire) {
   EXPECT_EQ(
       registry.stub().GetCountry(get_context.get(), get, &country).error_code(),
       grpc::StatusCode::NOT_FOUND);
+}
+
+// The code "country" of GetCountry over the wire, or the error.
+std::string ResolvedOverTheWire(Registry& registry, const std::string& code) {
+  v1::GetCountryRequest get;
+  get.set_code(code);
+  v1::GetCountryResponse response;
+  auto context = Context();
+  const grpc::Status status =
+      registry.stub().GetCountry(context.get(), get, &response);
+  if (!status.ok()) return status.error_message();
+  return response.country().code();
+}
+
+TEST(RegistryProcessTest, AnAliasCannotTakeOverAnotherCountrysCode) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  v1::CreateCountryRequest create;
+  create.mutable_country()->set_code("XA");
+  create.mutable_country()->set_name("Not France");
+  create.mutable_country()->set_iso_alpha2("FR");
+  v1::CreateCountryResponse created;
+  auto context = Context();
+  const grpc::Status status =
+      registry.stub().CreateCountry(context.get(), create, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(status.error_message(), HasSubstr("country.iso_alpha2"));
+  EXPECT_THAT(status.error_message(), HasSubstr("\"FR\""));
+
+  v1::UpdateCountryRequest update;
+  update.mutable_country()->set_code("DE");
+  update.mutable_country()->set_iso_alpha2("GR");
+  update.mutable_update_mask()->add_paths("iso_alpha2");
+  v1::UpdateCountryResponse updated;
+  auto update_context = Context();
+  const grpc::Status refused =
+      registry.stub().UpdateCountry(update_context.get(), update, &updated);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(refused.error_message(), HasSubstr("\"EL\""));
+
+  EXPECT_EQ(ResolvedOverTheWire(registry, "FR"), "FR");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "GR"), "EL");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "gb"), "UK");
+}
+
+// A database written before aliases were checked may hold a country whose
+// alias is another's code. The registry and a mirror of it still resolve
+// the code to its own country.
+TEST(RegistryProcessTest, StoredConflictingAliasLosesToTheExactCode) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  ASSERT_TRUE(registry.process().Signal(SIGTERM, absl::Seconds(20)).ok());
+  {
+    auto store = registry::SqliteRegistryStore::Open(registry.db());
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto state = (*store)->Load();
+    ASSERT_TRUE(state.ok()) << state.status();
+    v1::Country hijack;
+    hijack.set_code("XA");
+    hijack.set_name("Not France");
+    hijack.set_iso_alpha2("FR");
+    registry::CommitBatch batch;
+    batch.revision = state->revision + 1;
+    batch.changes.push_back({batch.revision, registry::ChangeKind::kCreated,
+                             registry::ResourceKind::kCountry, "XA", 1,
+                             hijack.SerializeAsString()});
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  EXPECT_EQ(ResolvedOverTheWire(registry, "FR"), "FR");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "XA"), "XA");
+
+  registry::RegistryMirror::Options options;
+  options.address = "the test registry";
+  registry::RegistryMirror mirror(registry.channel(), options);
+  mirror.Start();
+  auto snapshot = mirror.Snapshot(absl::Now() + absl::Seconds(20));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_TRUE((*snapshot)->countries.contains("XA"));
+  EXPECT_EQ((*snapshot)->CanonicalCountry("FR"), "FR");
+  EXPECT_EQ((*snapshot)->CanonicalCountry("GR"), "EL");
+  mirror.Stop();
 }
 
 TEST(RegistryProcessTest, SigtermDrainsAndExitsZero) {

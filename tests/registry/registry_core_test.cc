@@ -4,6 +4,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -275,6 +276,100 @@ TEST_F(RegistryCoreTest, CreateRefusesDuplicatesAndAliases) {
   EXPECT_EQ(core_->CreateCountry(request, Admin()).status().code(),
             absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(core_->revision(), 1);
+}
+
+// A new or updated country's iso_alpha2 must not take a code or alias
+// another country answers to: "FR" would otherwise resolve to the newcomer.
+TEST_F(RegistryCoreTest, AliasOfAnotherCountryIsRefusedNamingItsHolder) {
+  v1::CreateCountryRequest hijack;
+  hijack.mutable_country()->set_code("XA");
+  hijack.mutable_country()->set_name("Not France");
+  hijack.mutable_country()->set_iso_alpha2("FR");
+  auto code_taken = core_->CreateCountry(hijack, Admin());
+  EXPECT_EQ(code_taken.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(code_taken.status().message(), HasSubstr("country.iso_alpha2"));
+  EXPECT_THAT(code_taken.status().message(), HasSubstr("\"FR\""));
+  EXPECT_THAT(code_taken.status().message(), HasSubstr("code of country"));
+
+  hijack.mutable_country()->set_iso_alpha2("gr");
+  auto alias_taken = core_->CreateCountry(hijack, Admin());
+  EXPECT_EQ(alias_taken.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(alias_taken.status().message(), HasSubstr("\"GR\""));
+  EXPECT_THAT(alias_taken.status().message(), HasSubstr("\"EL\""));
+  EXPECT_EQ(core_->revision(), 1);
+
+  v1::UpdateCountryRequest update;
+  update.mutable_country()->set_code("DE");
+  update.mutable_country()->set_iso_alpha2("GB");
+  update.mutable_update_mask()->add_paths("iso_alpha2");
+  auto update_alias = core_->UpdateCountry(update, Admin());
+  EXPECT_EQ(update_alias.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(update_alias.status().message(), HasSubstr("\"UK\""));
+  update.mutable_country()->set_iso_alpha2("FR");
+  auto update_code = core_->UpdateCountry(update, Admin());
+  EXPECT_EQ(update_code.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(update_code.status().message(), HasSubstr("country.iso_alpha2"));
+  EXPECT_EQ(core_->revision(), 1);
+
+  // A new alias no one holds, then a second country claiming it.
+  hijack.mutable_country()->set_iso_alpha2("XB");
+  ASSERT_TRUE(core_->CreateCountry(hijack, Admin()).ok());
+  v1::CreateCountryRequest second;
+  second.mutable_country()->set_code("XC");
+  second.mutable_country()->set_name("Third");
+  second.mutable_country()->set_iso_alpha2("XB");
+  auto shared = core_->CreateCountry(second, Admin());
+  EXPECT_EQ(shared.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(shared.status().message(), HasSubstr("\"XA\""));
+  second.mutable_country()->set_code("XB");
+  second.mutable_country()->clear_iso_alpha2();
+  EXPECT_EQ(core_->CreateCountry(second, Admin()).status().code(),
+            absl::StatusCode::kAlreadyExists);
+
+  // The stored conventions keep working, and keeping one's own alias is no
+  // conflict.
+  v1::UpdateCountryRequest greece;
+  greece.mutable_country()->set_code("GR");
+  greece.mutable_country()->set_name("Greece");
+  greece.mutable_update_mask()->add_paths("name");
+  auto renamed = core_->UpdateCountry(greece, Admin());
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(renamed->country().code(), "EL");
+  EXPECT_EQ(renamed->country().iso_alpha2(), "GR");
+  for (const auto& [asked, answered] :
+       {std::pair{"FR", "FR"}, std::pair{"GR", "EL"}, std::pair{"gb", "UK"},
+        std::pair{"XB", "XA"}}) {
+    v1::GetCountryRequest get;
+    get.set_code(asked);
+    auto got = core_->GetCountry(get);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->country().code(), answered) << asked;
+  }
+}
+
+// A store written before aliases were checked may hold a country whose
+// alias is another's code: an exact code still wins.
+TEST_F(RegistryCoreTest, ExactCodeWinsOverAStoredConflictingAlias) {
+  v1::Country hijack;
+  hijack.set_code("XA");
+  hijack.set_name("Not France");
+  hijack.set_iso_alpha2("FR");
+  state_.resources.push_back(
+      {ResourceKind::kCountry, "XA", 1, hijack.SerializeAsString()});
+  Reopen();
+  v1::GetCountryRequest get;
+  get.set_code("fr");
+  auto france = core_->GetCountry(get);
+  ASSERT_TRUE(france.ok()) << france.status();
+  EXPECT_EQ(france->country().code(), "FR");
+
+  v1::CreateRegionRequest region;
+  region.mutable_region()->set_id("RHINE");
+  region.mutable_region()->set_name("Rhine");
+  region.mutable_region()->add_country_codes("FR");
+  auto created = core_->CreateRegion(region, Admin());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_THAT(created->region().country_codes(), ElementsAre("FR"));
 }
 
 TEST_F(RegistryCoreTest, CreatedCountryIsStoredWithRevisionAndEtag) {
