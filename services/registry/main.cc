@@ -41,7 +41,10 @@ int main(int argc, char** argv) {
       "The country registry of thb.");
   thb::SetLogName("registry");
 
-  thb::Server server(thb::ServerOptionsFromFlags());
+  thb::ServerOptions server_options = thb::ServerOptionsFromFlags();
+  // No legal request comes near gRPC's default; see kMaxRequestBytes.
+  server_options.max_receive_message_bytes = thb::registry::kMaxRequestBytes;
+  thb::Server server(server_options);
   // Before any thread starts, so that they all inherit the blocked signals.
   thb::InstallSignalHandlers(&server);
 

@@ -28,8 +28,6 @@ constexpr char kSeedVersionKey[] = "reference_data_version";
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 constexpr int kMaxBatchGet = 1000;
-constexpr size_t kMaxNameLength = 200;
-constexpr size_t kMaxTextLength = 2000;
 
 // The fields of each resource an update may replace.
 template <typename T>
@@ -148,8 +146,41 @@ absl::StatusOr<std::string> NormalizeCountryCode(std::string code,
   return code;
 }
 
+absl::Status ValidateSource(const v1::Source& source,
+                            const std::string& field) {
+  if (auto s = CheckText(source.citation(), field + ".citation",
+                         kMaxCitationLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckText(source.url(), field + ".url", kMaxUrlLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (source.footnote() < 0 || source.footnote() > kMaxFootnote) {
+    return InvalidArgument(
+        field + ".footnote",
+        absl::StrCat(source.footnote(), " is not a footnote number (0 to ",
+                     kMaxFootnote, ")"));
+  }
+  if (!source.accessed_date().empty()) {
+    if (auto parsed =
+            ParseDate(source.accessed_date(), field + ".accessed_date");
+        !parsed.ok()) {
+      return parsed.status();
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateHistory(Country& country) {
   auto& history = *country.mutable_emn_history();
+  if (static_cast<size_t>(history.size()) > kMaxEmnHistoryPeriods) {
+    return InvalidArgument(
+        "country.emn_history",
+        absl::StrCat(history.size(), " periods; the limit is ",
+                     kMaxEmnHistoryPeriods));
+  }
   for (int i = 0; i < history.size(); ++i) {
     const std::string field = absl::StrCat("country.emn_history[", i, "]");
     const auto& period = history[i];
@@ -167,6 +198,12 @@ absl::Status ValidateHistory(Country& country) {
       if (date.empty()) continue;
       if (auto parsed = ParseDate(date, field + "." + name); !parsed.ok()) {
         return parsed.status();
+      }
+    }
+    if (period.has_source()) {
+      if (auto s = ValidateSource(period.source(), field + ".source");
+          !s.ok()) {
+        return s;
       }
     }
     if (!period.start_date().empty() && !period.end_date().empty() &&
@@ -233,7 +270,7 @@ absl::Status ValidateOrganisation(const Organisation& organisation) {
       !s.ok()) {
     return s;
   }
-  if (auto s = CheckText(organisation.url(), "organisation.url", kMaxTextLength,
+  if (auto s = CheckText(organisation.url(), "organisation.url", kMaxUrlLength,
                          false);
       !s.ok()) {
     return s;
@@ -243,6 +280,30 @@ absl::Status ValidateOrganisation(const Organisation& organisation) {
     return InvalidArgument(
         "organisation.kind",
         absl::StrCat(organisation.kind(), " is not an organisation kind"));
+  }
+  return absl::OkStatus();
+}
+
+// What a region holds apart from its countries, which need the registry.
+absl::Status ValidateRegion(const Region& region) {
+  if (auto s = CheckText(region.name(), "region.name", kMaxNameLength, true);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckText(region.description(), "region.description",
+                         kMaxDescriptionLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (static_cast<size_t>(region.country_codes_size()) > kMaxRegionCountries) {
+    return InvalidArgument(
+        "region.country_codes",
+        absl::StrCat(region.country_codes_size(), " codes; the limit is ",
+                     kMaxRegionCountries));
+  }
+  if (region.has_definition_source()) {
+    return ValidateSource(region.definition_source(),
+                          "region.definition_source");
   }
   return absl::OkStatus();
 }
@@ -264,6 +325,32 @@ void ClearOutputOnly(T& resource) {
   resource.clear_last_changed_by();
 }
 
+// Readies a validated resource for storing: nothing a client sent that
+// this build does not know is kept, and what is kept fits
+// kMaxResourceBytes (measured without the fields the server stamps).
+template <typename T>
+absl::Status Admit(T& resource, const char* field) {
+  resource.DiscardUnknownFields();
+  T bare = resource;
+  ClearOutputOnly(bare);
+  bare.clear_etag();
+  const size_t size = bare.ByteSizeLong();
+  if (size > kMaxResourceBytes) {
+    return InvalidArgument(
+        field, absl::StrCat("is ", size, " bytes serialized; the limit is ",
+                            kMaxResourceBytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRoom(size_t held, const char* kind) {
+  if (held < kMaxResourcesPerKind) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the registry holds ", held, " ", kind,
+      ", the most it keeps (kMaxResourcesPerKind = ", kMaxResourcesPerKind,
+      ")"));
+}
+
 template <typename T>
 T Parse(const std::string& data) {
   T message;
@@ -280,10 +367,12 @@ RegistryCore::RegistryCore(std::unique_ptr<RegistryStore> store,
 absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
     std::unique_ptr<RegistryStore> store, const ReferenceData& reference,
     CoreOptions options) {
-  if (options.history_revisions < 1) {
+  if (options.history_revisions < 1 ||
+      options.history_revisions > kMaxHistoryRevisions) {
     return InvalidArgument(
         "history_revisions",
-        absl::StrCat(options.history_revisions, " must be at least 1"));
+        absl::StrCat(options.history_revisions, " is not between 1 and ",
+                     kMaxHistoryRevisions));
   }
   // Events that expired while the server was down go before it serves.
   if (auto status =
@@ -664,11 +753,13 @@ absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
   ClearOutputOnly(country);
   country.clear_etag();
   if (auto status = ValidateCountry(country); !status.ok()) return status;
+  if (auto status = Admit(country, "country"); !status.ok()) return status;
 
   absl::MutexLock write(&write_mu_);
   {
     absl::ReaderMutexLock lock(&mu_);
     if (countries_.count(*code)) return AlreadyExists("country", *code);
+    if (auto s = CheckRoom(countries_.size(), "countries"); !s.ok()) return s;
     if (auto s = CheckNoOtherCountryAnswersTo(*code, "country.code", *code);
         !s.ok()) {
       return s;
@@ -719,6 +810,7 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
   options.set_replace_message_fields(true);
   FieldMaskUtil::MergeMessageTo(request.country(), *mask, options, &country);
   if (auto status = ValidateCountry(country); !status.ok()) return status;
+  if (auto status = Admit(country, "country"); !status.ok()) return status;
   {
     absl::ReaderMutexLock lock(&mu_);
     if (auto s = CheckNoOtherCountryAnswersTo(country.iso_alpha2(),
@@ -850,15 +942,7 @@ absl::StatusOr<v1::CreateRegionResponse> RegistryCore::CreateRegion(
     const v1::CreateRegionRequest& request, const audit::Invocation& call) {
   Region region = request.region();
   if (auto s = CheckId(region.id(), "region.id"); !s.ok()) return s;
-  if (auto s = CheckText(region.name(), "region.name", kMaxNameLength, true);
-      !s.ok()) {
-    return s;
-  }
-  if (auto s = CheckText(region.description(), "region.description",
-                         kMaxTextLength, false);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = ValidateRegion(region); !s.ok()) return s;
   ClearOutputOnly(region);
   region.clear_etag();
   absl::MutexLock write(&write_mu_);
@@ -866,8 +950,10 @@ absl::StatusOr<v1::CreateRegionResponse> RegistryCore::CreateRegion(
     absl::ReaderMutexLock lock(&mu_);
     if (regions_.count(region.id()))
       return AlreadyExists("region", region.id());
+    if (auto s = CheckRoom(regions_.size(), "regions"); !s.ok()) return s;
     if (auto s = ValidateRegionCountries(region); !s.ok()) return s;
   }
+  if (auto s = Admit(region, "region"); !s.ok()) return s;
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kCreated, ResourceKind::kRegion, region.id(),
                     0, region.SerializeAsString()}},
@@ -901,17 +987,10 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
     options.set_replace_repeated_fields(true);
     options.set_replace_message_fields(true);
     FieldMaskUtil::MergeMessageTo(request.region(), *mask, options, &region);
-    if (auto s = CheckText(region.name(), "region.name", kMaxNameLength, true);
-        !s.ok()) {
-      return s;
-    }
-    if (auto s = CheckText(region.description(), "region.description",
-                           kMaxTextLength, false);
-        !s.ok()) {
-      return s;
-    }
+    if (auto s = ValidateRegion(region); !s.ok()) return s;
     if (auto s = ValidateRegionCountries(region); !s.ok()) return s;
   }
+  if (auto s = Admit(region, "region"); !s.ok()) return s;
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kUpdated, ResourceKind::kRegion, region.id(),
                     0, region.SerializeAsString()}},
@@ -993,11 +1072,15 @@ absl::StatusOr<v1::CreateOrganisationResponse> RegistryCore::CreateOrganisation(
   if (auto s = ValidateOrganisation(organisation); !s.ok()) return s;
   ClearOutputOnly(organisation);
   organisation.clear_etag();
+  if (auto s = Admit(organisation, "organisation"); !s.ok()) return s;
   absl::MutexLock write(&write_mu_);
   {
     absl::ReaderMutexLock lock(&mu_);
     if (organisations_.count(organisation.id())) {
       return AlreadyExists("organisation", organisation.id());
+    }
+    if (auto s = CheckRoom(organisations_.size(), "organisations"); !s.ok()) {
+      return s;
     }
   }
   auto revision = CommitChanges(
@@ -1042,6 +1125,7 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
   FieldMaskUtil::MergeMessageTo(request.organisation(), *mask, options,
                                 &organisation);
   if (auto s = ValidateOrganisation(organisation); !s.ok()) return s;
+  if (auto s = Admit(organisation, "organisation"); !s.ok()) return s;
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kUpdated, ResourceKind::kOrganisation,
                     organisation.id(), 0, organisation.SerializeAsString()}},

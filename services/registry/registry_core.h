@@ -25,8 +25,32 @@
 
 namespace thb::registry {
 
+// What one resource may hold. Each is enforced where the core validates a
+// write; docs/DECISIONS.md gives the reasons.
+inline constexpr size_t kMaxNameLength = 200;
+inline constexpr size_t kMaxDescriptionLength = 2000;
+inline constexpr size_t kMaxUrlLength = 2000;
+inline constexpr size_t kMaxCitationLength = 1000;
+inline constexpr int32_t kMaxFootnote = 100000;
+inline constexpr size_t kMaxEmnHistoryPeriods = 32;
+inline constexpr size_t kMaxRegionCountries = 300;
+// A resource as a write leaves it, serialized, before the server stamps
+// revision, etag, times and last writer on it.
+inline constexpr size_t kMaxResourceBytes = 8 * 1024;
+// Countries, regions and organisations each; with kMaxResourceBytes and
+// kMaxHistoryRevisions it bounds what the registry loads at start.
+inline constexpr size_t kMaxResourcesPerKind = 5000;
+inline constexpr int64_t kMaxHistoryRevisions = 50000;
+// The largest request the registry receives: a write of a resource of
+// kMaxResourceBytes that echoes the output-only fields a read gave it (a
+// country's region_ids, in every region: kMaxResourcesPerKind ids of up to
+// 63 bytes, ~330 KiB; its last writer, a principal of up to 16 KiB), with
+// room to spare.
+inline constexpr int kMaxRequestBytes = 1 << 20;
+
 struct CoreOptions {
-  // How many revisions of change history Watch can resume from.
+  // How many revisions of change history Watch can resume from, 1 to
+  // kMaxHistoryRevisions.
   int64_t history_revisions = 10000;
   // Most changes one ChangesAfter call returns (whole revisions are never
   // split, so a single larger revision is still returned whole).

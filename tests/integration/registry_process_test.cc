@@ -22,6 +22,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "services/registry/client/registry_mirror.h"
+#include "services/registry/registry_core.h"
 #include "services/registry/sqlite_registry_store.h"
 #include "tests/support/process.h"
 #include "tests/support/test_pki.h"
@@ -249,6 +250,41 @@ TEST(RegistryProcessTest, StoredConflictingAliasLosesToTheExactCode) {
   EXPECT_EQ((*snapshot)->CanonicalCountry("FR"), "FR");
   EXPECT_EQ((*snapshot)->CanonicalCountry("GR"), "EL");
   mirror.Stop();
+}
+
+// A write as large as a legal one reaches the core (which refuses its
+// name); one over the receive limit is refused by gRPC before anything
+// parses it.
+TEST(RegistryProcessTest, ReceivesNoRequestOverTheLargestLegalOne) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  auto create = [&](size_t request_bytes) {
+    v1::CreateOrganisationRequest request;
+    request.mutable_organisation()->set_id("HUGE");
+    request.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_CSO);
+    request.mutable_organisation()->set_name("x");
+    const size_t overhead = request.ByteSizeLong() - 1 + 8;
+    request.mutable_organisation()->set_name(
+        std::string(request_bytes - overhead, 'x'));
+    while (request.ByteSizeLong() > request_bytes) {
+      request.mutable_organisation()->mutable_name()->pop_back();
+    }
+    while (request.ByteSizeLong() < request_bytes) {
+      request.mutable_organisation()->mutable_name()->push_back('x');
+    }
+    EXPECT_EQ(request.ByteSizeLong(), request_bytes);
+    v1::CreateOrganisationResponse response;
+    auto context = Context();
+    return registry.stub().CreateOrganisation(context.get(), request,
+                                              &response);
+  };
+  const grpc::Status at_limit = create(registry::kMaxRequestBytes);
+  EXPECT_EQ(at_limit.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << at_limit.error_message();
+  EXPECT_THAT(at_limit.error_message(), HasSubstr("organisation.name"));
+  const grpc::Status over = create(registry::kMaxRequestBytes + 1);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << over.error_message();
 }
 
 TEST(RegistryProcessTest, SigtermDrainsAndExitsZero) {
