@@ -11,6 +11,7 @@
 #include "common/dates.h"
 #include "common/errors.h"
 #include "common/fingerprint.h"
+#include "common/logging.h"
 #include "common/page_token.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -351,10 +352,49 @@ absl::Status CheckRoom(size_t held, const char* kind) {
       ")"));
 }
 
+const char* TypeName(ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kRegion:
+      return "region";
+    case ResourceKind::kOrganisation:
+      return "organisation";
+    case ResourceKind::kCountry:
+      break;
+  }
+  return "country";
+}
+
+// A stored row that does not parse: the database is damaged. Named so that
+// an operator can find the row; never answered as a partial resource.
+absl::Status DamagedRow(const char* table, ResourceKind kind,
+                        const std::string& id, int64_t revision) {
+  return WithReason(
+      absl::InternalError(absl::StrCat(
+          "the registry's stored row of table \"", table, "\" for ",
+          TypeName(kind), " \"", id, "\" (revision ", revision,
+          ") does not parse; the database is damaged: restore it from a "
+          "backup")),
+      "STORED_ROW_DAMAGED",
+      {{"table", table},
+       {"resource_type", TypeName(kind)},
+       {"resource_name", id},
+       {"revision", absl::StrCat(revision)}});
+}
+
+bool IsKnownKind(ResourceKind kind) {
+  return kind == ResourceKind::kCountry || kind == ResourceKind::kRegion ||
+         kind == ResourceKind::kOrganisation;
+}
+
+// A resource of the `resources` table as it is kept in memory; INTERNAL
+// naming it when it does not parse.
 template <typename T>
-T Parse(const std::string& data) {
+absl::StatusOr<T> Parse(ResourceKind kind, const std::string& id,
+                        int64_t revision, const std::string& data) {
   T message;
-  message.ParseFromString(data);
+  if (!message.ParseFromString(data)) {
+    return DamagedRow("resources", kind, id, revision);
+  }
   return message;
 }
 
@@ -391,13 +431,36 @@ absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
     absl::MutexLock lock(&core->mu_);
     core->revision_ = state->revision;
     core->compacted_revision_ = state->compacted_revision;
+    // A damaged row stays where it is: every read of it answers INTERNAL
+    // naming it, and no write replaces it, while the rest keeps serving.
     for (auto& resource : state->resources) {
-      if (resource.kind == ResourceKind::kCountry) {
-        const auto country = Parse<Country>(resource.data);
-        if (country.iso_alpha2() != country.code()) {
-          core->aliases_[country.iso_alpha2()] = country.code();
-        }
+      if (!IsKnownKind(resource.kind)) {
+        return DamagedRow("resources", resource.kind, resource.id,
+                          resource.revision);
       }
+      absl::Status parsed;
+      switch (resource.kind) {
+        case ResourceKind::kCountry: {
+          auto country = Parse<Country>(resource.kind, resource.id,
+                                        resource.revision, resource.data);
+          parsed = country.status();
+          if (country.ok() && country->iso_alpha2() != country->code()) {
+            core->aliases_[country->iso_alpha2()] = country->code();
+          }
+          break;
+        }
+        case ResourceKind::kRegion:
+          parsed = Parse<Region>(resource.kind, resource.id, resource.revision,
+                                 resource.data)
+                       .status();
+          break;
+        case ResourceKind::kOrganisation:
+          parsed = Parse<Organisation>(resource.kind, resource.id,
+                                       resource.revision, resource.data)
+                       .status();
+          break;
+      }
+      if (!parsed.ok()) THB_LOG(Error) << parsed.message();
       core->TableFor(resource.kind)[resource.id] =
           Entry{resource.revision, std::move(resource.data)};
     }
@@ -408,16 +471,24 @@ absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
       *change.mutable_commit_time() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
               stored.commit_time_micros);
+      bool parsed = false;
       switch (stored.kind) {
         case ResourceKind::kCountry:
-          change.mutable_country()->ParseFromString(stored.data);
+          parsed = change.mutable_country()->ParseFromString(stored.data);
           break;
         case ResourceKind::kRegion:
-          change.mutable_region()->ParseFromString(stored.data);
+          parsed = change.mutable_region()->ParseFromString(stored.data);
           break;
         case ResourceKind::kOrganisation:
-          change.mutable_organisation()->ParseFromString(stored.data);
+          parsed = change.mutable_organisation()->ParseFromString(stored.data);
           break;
+      }
+      if (!parsed) {
+        change.clear_resource();
+        absl::Status damaged =
+            DamagedRow("changes", stored.kind, stored.id, stored.revision);
+        THB_LOG(Error) << damaged.message();
+        core->damaged_changes_.emplace(stored.revision, std::move(damaged));
       }
       core->history_.push_back(std::move(change));
     }
@@ -497,6 +568,7 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
       absl::ToUnixMicros(now - options_.audit_retention);
 
   std::vector<v1::Change> log;
+  absl::Status damaged;
   for (auto& change : changes) {
     change.revision = revision;
     change.commit_time_micros = now_micros;
@@ -507,7 +579,9 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
     // Stamp the server-set fields into the stored form. A deletion keeps the
     // last state as it was.
     auto stamp = [&](auto* message) {
-      message->ParseFromString(change.data);
+      if (!message->ParseFromString(change.data)) {
+        damaged = DamagedRow("resources", change.kind, change.id, revision);
+      }
       if (change.type != ChangeKind::kDeleted) {
         message->set_revision(revision);
         message->set_etag(Etag(change.kind, change.id, revision));
@@ -539,6 +613,7 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
                                            "", revision, now_micros));
     }
   }
+  if (!damaged.ok()) return damaged;
   batch.changes = changes;
   if (auto status = store_->Commit(batch); !status.ok()) return status;
 
@@ -553,8 +628,10 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
         table[change.id] = Entry{revision, change.data};
       }
       if (change.kind == ResourceKind::kCountry) {
-        // Aliases are rebuilt for the one country that changed.
-        const auto country = Parse<Country>(change.data);
+        // Aliases are rebuilt for the one country that changed (its data was
+        // parsed when it was stamped above).
+        Country country;
+        country.ParseFromString(change.data);
         for (auto it = aliases_.begin(); it != aliases_.end();) {
           if (it->second == change.id) {
             aliases_.erase(it++);
@@ -575,6 +652,8 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
              history_.front().revision() <= compacted_revision_) {
         history_.pop_front();
       }
+      damaged_changes_.erase(damaged_changes_.begin(),
+                             damaged_changes_.upper_bound(compacted_revision_));
     }
   }
   notifier_.Publish(revision);
@@ -616,15 +695,20 @@ absl::Status RegistryCore::CheckNoOtherCountryAnswersTo(
       {{"field", field}, {"value", value}, {"country", holder}});
 }
 
-v1::Country RegistryCore::Decorate(const Entry& entry,
-                                   absl::CivilDay day) const {
-  Country country = Parse<Country>(entry.data);
-  country.set_emn_status(StatusOn(country, day));
+absl::StatusOr<v1::Country> RegistryCore::Decorate(const std::string& code,
+                                                   const Entry& entry,
+                                                   absl::CivilDay day) const {
+  auto country =
+      Parse<Country>(ResourceKind::kCountry, code, entry.revision, entry.data);
+  if (!country.ok()) return country.status();
+  country->set_emn_status(StatusOn(*country, day));
   for (const auto& [id, region_entry] : regions_) {
-    const Region region = Parse<Region>(region_entry.data);
-    if (std::binary_search(region.country_codes().begin(),
-                           region.country_codes().end(), country.code())) {
-      country.add_region_ids(id);
+    auto region = Parse<Region>(ResourceKind::kRegion, id,
+                                region_entry.revision, region_entry.data);
+    if (!region.ok()) return region.status();
+    if (std::binary_search(region->country_codes().begin(),
+                           region->country_codes().end(), country->code())) {
+      country->add_region_ids(id);
     }
   }
   return country;
@@ -660,7 +744,9 @@ absl::StatusOr<v1::GetCountryResponse> RegistryCore::GetCountry(
   auto it = countries_.find(*code);
   if (it == countries_.end()) return NotFound("country", request.code());
   v1::GetCountryResponse response;
-  *response.mutable_country() = Decorate(it->second, *day);
+  auto country = Decorate(it->first, it->second, *day);
+  if (!country.ok()) return country.status();
+  *response.mutable_country() = std::move(*country);
   return response;
 }
 
@@ -681,7 +767,9 @@ absl::StatusOr<v1::BatchGetCountriesResponse> RegistryCore::BatchGetCountries(
     if (!code.ok()) return code.status();
     auto it = countries_.find(*code);
     if (it == countries_.end()) return NotFound("country", request.codes(i));
-    *response.add_countries() = Decorate(it->second, *day);
+    auto country = Decorate(it->first, it->second, *day);
+    if (!country.ok()) return country.status();
+    *response.add_countries() = std::move(*country);
   }
   return response;
 }
@@ -715,9 +803,12 @@ absl::StatusOr<v1::ListCountriesResponse> RegistryCore::ListCountries(
           "region_id",
           absl::StrCat("\"", request.region_id(), "\" is not a region"));
     }
-    const Region region_message = Parse<Region>(region->second.data);
-    region_members.insert(region_message.country_codes().begin(),
-                          region_message.country_codes().end());
+    auto region_message =
+        Parse<Region>(ResourceKind::kRegion, region->first,
+                      region->second.revision, region->second.data);
+    if (!region_message.ok()) return region_message.status();
+    region_members.insert(region_message->country_codes().begin(),
+                          region_message->country_codes().end());
   }
 
   v1::ListCountriesResponse response;
@@ -725,7 +816,9 @@ absl::StatusOr<v1::ListCountriesResponse> RegistryCore::ListCountries(
   int total = 0;
   for (const auto& [code, entry] : countries_) {
     if (!request.region_id().empty() && !region_members.count(code)) continue;
-    Country country = Decorate(entry, *day);
+    auto decorated = Decorate(code, entry, *day);
+    if (!decorated.ok()) return decorated.status();
+    Country country = std::move(*decorated);
     if (!statuses.empty() && !statuses.count(country.emn_status())) continue;
     if (request.has_eu_member() && country.eu_member() != request.eu_member()) {
       continue;
@@ -777,7 +870,9 @@ absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::CreateCountryResponse response;
-  *response.mutable_country() = Decorate(countries_.at(*code), TodayUtc());
+  auto stored = Decorate(*code, countries_.at(*code), TodayUtc());
+  if (!stored.ok()) return stored.status();
+  *response.mutable_country() = std::move(*stored);
   return response;
 }
 
@@ -798,7 +893,10 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
     auto it = countries_.find(code);
     if (it == countries_.end())
       return NotFound("country", request.country().code());
-    country = Parse<Country>(it->second.data);
+    auto stored = Parse<Country>(ResourceKind::kCountry, code,
+                                 it->second.revision, it->second.data);
+    if (!stored.ok()) return stored.status();
+    country = std::move(*stored);
     if (!request.country().etag().empty() &&
         request.country().etag() != country.etag()) {
       return EtagMismatch("country", code, request.country().etag(),
@@ -826,7 +924,9 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::UpdateCountryResponse response;
-  *response.mutable_country() = Decorate(countries_.at(code), TodayUtc());
+  auto stored = Decorate(code, countries_.at(code), TodayUtc());
+  if (!stored.ok()) return stored.status();
+  *response.mutable_country() = std::move(*stored);
   return response;
 }
 
@@ -841,9 +941,10 @@ absl::StatusOr<int64_t> RegistryCore::DeleteById(
     const Table& table = TableFor(kind);
     auto it = table.find(id);
     if (it == table.end()) return NotFound(type, id);
-    const T resource = Parse<T>(it->second.data);
-    if (!etag.empty() && etag != resource.etag()) {
-      return EtagMismatch(type, id, etag, resource.etag());
+    auto resource = Parse<T>(kind, id, it->second.revision, it->second.data);
+    if (!resource.ok()) return resource.status();
+    if (!etag.empty() && etag != resource->etag()) {
+      return EtagMismatch(type, id, etag, resource->etag());
     }
     if (in_use) {
       if (auto status = in_use(); !status.ok()) return status;
@@ -868,9 +969,11 @@ absl::StatusOr<v1::DeleteCountryResponse> RegistryCore::DeleteCountry(
   // Runs under the read lock DeleteById holds.
   auto member_of_a_region = [this, &code]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (const auto& [id, entry] : regions_) {
-      const Region region = Parse<Region>(entry.data);
-      if (std::binary_search(region.country_codes().begin(),
-                             region.country_codes().end(), code)) {
+      auto region =
+          Parse<Region>(ResourceKind::kRegion, id, entry.revision, entry.data);
+      if (!region.ok()) return region.status();
+      if (std::binary_search(region->country_codes().begin(),
+                             region->country_codes().end(), code)) {
         return WithReason(absl::FailedPreconditionError(absl::StrCat(
                               "country \"", code, "\" is a member of region \"",
                               id, "\"; remove it from the region first")),
@@ -895,8 +998,11 @@ absl::StatusOr<v1::GetRegionResponse> RegistryCore::GetRegion(
   absl::ReaderMutexLock lock(&mu_);
   auto it = regions_.find(request.id());
   if (it == regions_.end()) return NotFound("region", request.id());
+  auto region = Parse<Region>(ResourceKind::kRegion, it->first,
+                              it->second.revision, it->second.data);
+  if (!region.ok()) return region.status();
   v1::GetRegionResponse response;
-  response.mutable_region()->ParseFromString(it->second.data);
+  *response.mutable_region() = std::move(*region);
   return response;
 }
 
@@ -918,7 +1024,10 @@ absl::StatusOr<v1::ListRegionsResponse> RegistryCore::ListRegions(
   response.set_revision(revision_);
   int total = 0;
   for (const auto& [id, entry] : regions_) {
-    Region region = Parse<Region>(entry.data);
+    auto parsed =
+        Parse<Region>(ResourceKind::kRegion, id, entry.revision, entry.data);
+    if (!parsed.ok()) return parsed.status();
+    Region region = std::move(*parsed);
     if (!country.empty() &&
         !std::binary_search(region.country_codes().begin(),
                             region.country_codes().end(), country)) {
@@ -977,7 +1086,10 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
     absl::ReaderMutexLock lock(&mu_);
     auto it = regions_.find(request.region().id());
     if (it == regions_.end()) return NotFound("region", request.region().id());
-    region = Parse<Region>(it->second.data);
+    auto stored = Parse<Region>(ResourceKind::kRegion, it->first,
+                                it->second.revision, it->second.data);
+    if (!stored.ok()) return stored.status();
+    region = std::move(*stored);
     if (!request.region().etag().empty() &&
         request.region().etag() != region.etag()) {
       return EtagMismatch("region", region.id(), request.region().etag(),
@@ -1020,8 +1132,12 @@ absl::StatusOr<v1::GetOrganisationResponse> RegistryCore::GetOrganisation(
   absl::ReaderMutexLock lock(&mu_);
   auto it = organisations_.find(request.id());
   if (it == organisations_.end()) return NotFound("organisation", request.id());
+  auto organisation =
+      Parse<Organisation>(ResourceKind::kOrganisation, it->first,
+                          it->second.revision, it->second.data);
+  if (!organisation.ok()) return organisation.status();
   v1::GetOrganisationResponse response;
-  response.mutable_organisation()->ParseFromString(it->second.data);
+  *response.mutable_organisation() = std::move(*organisation);
   return response;
 }
 
@@ -1048,7 +1164,10 @@ absl::StatusOr<v1::ListOrganisationsResponse> RegistryCore::ListOrganisations(
   response.set_revision(revision_);
   int total = 0;
   for (const auto& [id, entry] : organisations_) {
-    Organisation organisation = Parse<Organisation>(entry.data);
+    auto parsed = Parse<Organisation>(ResourceKind::kOrganisation, id,
+                                      entry.revision, entry.data);
+    if (!parsed.ok()) return parsed.status();
+    Organisation organisation = std::move(*parsed);
     if (!kinds.empty() && !kinds.count(organisation.kind())) continue;
     ++total;
     if (!after->empty() && id <= *after) continue;
@@ -1113,7 +1232,10 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
     if (it == organisations_.end()) {
       return NotFound("organisation", request.organisation().id());
     }
-    organisation = Parse<Organisation>(it->second.data);
+    auto stored = Parse<Organisation>(ResourceKind::kOrganisation, it->first,
+                                      it->second.revision, it->second.data);
+    if (!stored.ok()) return stored.status();
+    organisation = std::move(*stored);
   }
   if (!request.organisation().etag().empty() &&
       request.organisation().etag() != organisation.etag()) {
@@ -1173,6 +1295,10 @@ absl::StatusOr<v1::WatchResponse> RegistryCore::ChangesAfter(
         it->revision() !=
             response.changes(response.changes_size() - 1).revision()) {
       break;
+    }
+    if (auto damaged = damaged_changes_.find(it->revision());
+        damaged != damaged_changes_.end()) {
+      return damaged->second;
     }
     *response.add_changes() = *it;
   }

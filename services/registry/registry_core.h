@@ -166,7 +166,11 @@ class RegistryCore {
                                             const std::string& field,
                                             const std::string& self) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  v1::Country Decorate(const Entry& entry, absl::CivilDay day) const
+  // The country `code` with its status on `day` and its regions; INTERNAL
+  // naming a stored row that does not parse.
+  absl::StatusOr<v1::Country> Decorate(const std::string& code,
+                                       const Entry& entry,
+                                       absl::CivilDay day) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status ValidateRegionCountries(v1::Region& region) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -192,6 +196,9 @@ class RegistryCore {
   // Alias → canonical code ("GR" → "EL"), from each country's ISO alpha-2.
   absl::flat_hash_map<std::string, std::string> aliases_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Change> history_ ABSL_GUARDED_BY(mu_);
+  // Revisions of history_ whose stored change does not parse, and the error
+  // a Watch reaching them answers.
+  std::map<int64_t, absl::Status> damaged_changes_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace thb::registry

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -32,6 +33,7 @@ namespace thb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 using ::thb::testing::Process;
 namespace v1 = ::thb::registry::v1;
@@ -301,6 +303,94 @@ v1::Organisation Organisation(const std::string& id) {
   organisation.set_name(absl::StrCat("Organisation ", id));
   organisation.set_kind(v1::ORGANISATION_KIND_CSO);
   return organisation;
+}
+
+// Runs `sql` on the database at `db` with the sqlite3 shell; its output.
+std::string Sqlite(const std::string& db, const std::string& sql) {
+  const std::string command =
+      absl::StrCat("sqlite3 '", db, "' \"", sql, "\" 2>&1");
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
+    output.append(buffer, n);
+  }
+  EXPECT_EQ(pclose(pipe), 0) << command << ": " << output;
+  return output;
+}
+
+// Rows that no longer parse (a damaged page, a bad restore) make an INTERNAL
+// error naming the table and id wherever they would be read, and are never
+// written back; the rest of the registry keeps serving.
+TEST(RegistryProcessTest, CorruptRowsAreInternalErrorsNamingTheirId) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  v1::CreateOrganisationRequest create;
+  *create.mutable_organisation() = Organisation("DAMAGED");
+  v1::CreateOrganisationResponse created;
+  auto create_context = Context();
+  ASSERT_TRUE(registry.stub()
+                  .CreateOrganisation(create_context.get(), create, &created)
+                  .ok());
+  ASSERT_TRUE(registry.process().Signal(SIGTERM, absl::Seconds(20)).ok());
+  Sqlite(registry.db(),
+         "UPDATE resources SET data = X'FFFF' WHERE kind = 1 AND id = 'FR';"
+         "UPDATE changes SET data = X'0A' WHERE id = 'DAMAGED';");
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+
+  auto expect_internal = [](const grpc::Status& status,
+                            const std::string& names, const char* call) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << call;
+    EXPECT_THAT(status.error_message(), HasSubstr(names)) << call;
+  };
+  v1::GetCountryRequest get;
+  get.set_code("FR");
+  v1::GetCountryResponse got;
+  auto get_context = Context();
+  expect_internal(registry.stub().GetCountry(get_context.get(), get, &got),
+                  "resources", "GetCountry");
+  EXPECT_THAT(got.DebugString(), Not(HasSubstr("FR")));
+
+  v1::UpdateCountryRequest update;
+  update.mutable_country()->set_code("FR");
+  update.mutable_country()->set_name("France");
+  update.mutable_update_mask()->add_paths("name");
+  v1::UpdateCountryResponse updated;
+  auto update_context = Context();
+  expect_internal(
+      registry.stub().UpdateCountry(update_context.get(), update, &updated),
+      "\"FR\"", "UpdateCountry");
+
+  v1::ListCountriesRequest list;
+  list.set_page_size(1000);
+  v1::ListCountriesResponse listed;
+  auto list_context = Context();
+  expect_internal(
+      registry.stub().ListCountries(list_context.get(), list, &listed),
+      "\"FR\"", "ListCountries");
+
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(10));
+  v1::WatchRequest watch;
+  watch.set_from_revision(1);
+  auto reader = registry.stub().Watch(&watch_context, watch);
+  v1::WatchResponse message;
+  while (reader->Read(&message)) {
+  }
+  expect_internal(reader->Finish(), "DAMAGED", "Watch");
+
+  // What did not break still serves.
+  EXPECT_EQ(ResolvedOverTheWire(registry, "DE"), "DE");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "GR"), "EL");
+
+  // Nothing was written back over the damaged row.
+  ASSERT_TRUE(registry.process().Signal(SIGTERM, absl::Seconds(20)).ok());
+  EXPECT_EQ(Sqlite(registry.db(),
+                   "SELECT hex(data) FROM resources WHERE kind = 1 AND "
+                   "id = 'FR';"),
+            "FFFF\n");
 }
 
 TEST(RegistryProcessTest, WatchResumesInOrderAndRefusesCompactedRevisions) {
