@@ -1114,9 +1114,35 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
   return response;
 }
 
+absl::Status RegistryCore::CheckNotCited(ResourceKind kind,
+                                         const std::string& id,
+                                         absl::Time deadline) const {
+  if (options_.citations == nullptr) return absl::OkStatus();
+  auto record = options_.citations->FirstCitingRecord(kind, id, deadline);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return absl::OkStatus();
+  const std::string type = TypeName(kind);
+  return WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          type, " \"", id, "\" is cited by cooperation record \"", **record,
+          "\" (and perhaps others); change or delete the records that cite "
+          "it first")),
+      kind == ResourceKind::kRegion ? "REGION_IN_USE" : "ORGANISATION_IN_USE",
+      {{"resource_type", type}, {"resource_name", id}, {"record", **record}});
+}
+
 absl::StatusOr<v1::DeleteRegionResponse> RegistryCore::DeleteRegion(
-    const v1::DeleteRegionRequest& request, const audit::Invocation& call) {
+    const v1::DeleteRegionRequest& request, const audit::Invocation& call,
+    absl::Time deadline) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (!regions_.count(request.id())) return NotFound("region", request.id());
+  }
+  if (auto s = CheckNotCited(ResourceKind::kRegion, request.id(), deadline);
+      !s.ok()) {
+    return s;
+  }
   absl::MutexLock write(&write_mu_);
   auto revision = DeleteById<Region>(ResourceKind::kRegion, "region",
                                      request.id(), request.etag(), call);
@@ -1261,9 +1287,20 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
 }
 
 absl::StatusOr<v1::DeleteOrganisationResponse> RegistryCore::DeleteOrganisation(
-    const v1::DeleteOrganisationRequest& request,
-    const audit::Invocation& call) {
+    const v1::DeleteOrganisationRequest& request, const audit::Invocation& call,
+    absl::Time deadline) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (!organisations_.count(request.id())) {
+      return NotFound("organisation", request.id());
+    }
+  }
+  if (auto s =
+          CheckNotCited(ResourceKind::kOrganisation, request.id(), deadline);
+      !s.ok()) {
+    return s;
+  }
   absl::MutexLock write(&write_mu_);
   auto revision =
       DeleteById<Organisation>(ResourceKind::kOrganisation, "organisation",

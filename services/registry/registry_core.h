@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,17 @@ inline constexpr int64_t kMaxHistoryRevisions = 50000;
 // room to spare.
 inline constexpr int kMaxRequestBytes = 1 << 20;
 
+// What the registry learns from thb-cooperation before it deletes a region
+// or an organisation: whether any cooperation record cites it.
+class Citations {
+ public:
+  virtual ~Citations() = default;
+  // The id of a record that cites the region or organisation `id`, or none;
+  // UNAVAILABLE (or another error) when that cannot be learnt by `deadline`.
+  virtual absl::StatusOr<std::optional<std::string>> FirstCitingRecord(
+      ResourceKind kind, const std::string& id, absl::Time deadline) const = 0;
+};
+
 struct CoreOptions {
   // How many revisions of change history Watch can resume from, 1 to
   // kMaxHistoryRevisions.
@@ -57,6 +69,9 @@ struct CoreOptions {
   int max_changes_per_batch = 1000;
   // How long audit events are kept.
   absl::Duration audit_retention = audit::kDefaultRetention;
+  // Asked before a region or organisation is deleted; null deletes without
+  // asking (a registry deployed without cooperation records, unit tests).
+  const Citations* citations = nullptr;
   // The server time that writes and the audit log go by.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
@@ -95,8 +110,11 @@ class RegistryCore {
       const v1::CreateRegionRequest& request, const audit::Invocation& call);
   absl::StatusOr<v1::UpdateRegionResponse> UpdateRegion(
       const v1::UpdateRegionRequest& request, const audit::Invocation& call);
+  // Refused with FAILED_PRECONDITION while a cooperation record cites the
+  // region (see CoreOptions::citations), asked by `deadline`.
   absl::StatusOr<v1::DeleteRegionResponse> DeleteRegion(
-      const v1::DeleteRegionRequest& request, const audit::Invocation& call);
+      const v1::DeleteRegionRequest& request, const audit::Invocation& call,
+      absl::Time deadline = absl::InfiniteFuture());
 
   absl::StatusOr<v1::GetOrganisationResponse> GetOrganisation(
       const v1::GetOrganisationRequest& request) const;
@@ -108,9 +126,11 @@ class RegistryCore {
   absl::StatusOr<v1::UpdateOrganisationResponse> UpdateOrganisation(
       const v1::UpdateOrganisationRequest& request,
       const audit::Invocation& call);
+  // As DeleteRegion.
   absl::StatusOr<v1::DeleteOrganisationResponse> DeleteOrganisation(
       const v1::DeleteOrganisationRequest& request,
-      const audit::Invocation& call);
+      const audit::Invocation& call,
+      absl::Time deadline = absl::InfiniteFuture());
 
   // Changes with a revision greater than `from_revision`, whole revisions at
   // a time, at most about max_changes_per_batch. Empty when there are none
@@ -154,6 +174,12 @@ class RegistryCore {
       const std::string& etag, const audit::Invocation& call,
       const std::function<absl::Status()>& in_use = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // FAILED_PRECONDITION naming a cooperation record that cites the region
+  // or organisation `id`; the error of CoreOptions::citations when it cannot
+  // tell. Asked without any lock held: it waits for another service.
+  absl::Status CheckNotCited(ResourceKind kind, const std::string& id,
+                             absl::Time deadline) const;
 
   // Canonical code for a code or alias (an exact code first), or the error
   // for `field`.

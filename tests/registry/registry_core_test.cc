@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -765,6 +766,63 @@ TEST_F(RegistryCoreTest, OrganisationLifecycle) {
   auto agencies = core_->ListOrganisations(list);
   ASSERT_TRUE(agencies.ok());
   EXPECT_EQ(agencies->total_size(), 5);
+}
+
+// Answers as thb-cooperation would: `cited` ids are cited by record
+// "rec-1"; with `down`, it cannot be reached.
+class FakeCitations : public Citations {
+ public:
+  absl::StatusOr<std::optional<std::string>> FirstCitingRecord(
+      ResourceKind, const std::string& id, absl::Time) const override {
+    ++asked;
+    if (down) return absl::UnavailableError("cooperation down");
+    if (cited.count(id)) return std::string("rec-1");
+    return std::nullopt;
+  }
+
+  std::set<std::string> cited;
+  bool down = false;
+  mutable int asked = 0;
+};
+
+TEST_F(RegistryCoreTest, DeletingWhatRecordsCiteIsRefused) {
+  FakeCitations citations;
+  citations.cited = {"SAHEL", "IOM"};
+  CoreOptions options;
+  options.citations = &citations;
+  Reopen(options);
+
+  v1::DeleteRegionRequest region;
+  region.set_id("SAHEL");
+  auto refused = core_->DeleteRegion(region, Admin());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("\"rec-1\""));
+  EXPECT_EQ(ErrorReason(refused.status()), "REGION_IN_USE");
+  v1::DeleteOrganisationRequest organisation;
+  organisation.set_id("IOM");
+  EXPECT_EQ(
+      ErrorReason(core_->DeleteOrganisation(organisation, Admin()).status()),
+      "ORGANISATION_IN_USE");
+  EXPECT_EQ(core_->revision(), 1);
+
+  // An unknown id is NOT_FOUND without asking.
+  const int asked = citations.asked;
+  region.set_id("ATLANTIS");
+  EXPECT_EQ(core_->DeleteRegion(region, Admin()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(citations.asked, asked);
+
+  citations.down = true;
+  organisation.set_id("CEPOL");
+  EXPECT_EQ(core_->DeleteOrganisation(organisation, Admin()).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(core_->revision(), 1);
+
+  citations.down = false;
+  EXPECT_TRUE(core_->DeleteOrganisation(organisation, Admin()).ok());
+  region.set_id("NORTH_AFRICA");
+  EXPECT_TRUE(core_->DeleteRegion(region, Admin()).ok());
+  EXPECT_EQ(core_->revision(), 3);
 }
 
 TEST_F(RegistryCoreTest, FailedCommitChangesNothing) {
