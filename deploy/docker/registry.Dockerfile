@@ -34,6 +34,7 @@ ENV THB_REGISTRY_HOST=0.0.0.0 \
     THB_REGISTRY_PORT=50051 \
     THB_REGISTRY_HEALTH_PORT=50061 \
     THB_REGISTRY_DB=/var/lib/thb/registry.sqlite3 \
+    THB_COOPERATION_ADDRESS=cooperation:50052 \
     THB_DRAIN=5s
 VOLUME /var/lib/thb
 WORKDIR /var/lib/thb

@@ -7,12 +7,13 @@
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
 #include "common/audit_log.h"
+#include "common/channel.h"
 #include "common/config.h"
 #include "common/executor.h"
 #include "common/logging.h"
 #include "common/server.h"
 #include "common/server_flags.h"
-#include "services/registry/receive_limit.h"
+#include "services/registry/cooperation_citations.h"
 #include "services/registry/reference_data.h"
 #include "services/registry/registry_core.h"
 #include "services/registry/registry_service.h"
@@ -26,6 +27,10 @@ ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,
 ABSL_FLAG(int64_t, history_revisions, 10000,
           "Revisions of change history kept for Watch to resume from.");
 ABSL_FLAG(int, write_threads, 4, "Threads that run writes.");
+ABSL_FLAG(std::string, cooperation, "127.0.0.1:50052",
+          "Address of thb-cooperation, asked before a region or organisation "
+          "is deleted whether records cite it; empty deletes without asking "
+          "(a registry deployed without cooperation records).");
 ABSL_FLAG(absl::Duration, audit_retention, thb::audit::kDefaultRetention,
           "How long audit events are kept (older ones are deleted at start "
           "and by later writes).");
@@ -38,14 +43,15 @@ int main(int argc, char** argv) {
                        {"iso_codes", "THB_ISO_CODES"},
                        {"history_revisions", "THB_REGISTRY_HISTORY_REVISIONS"},
                        {"write_threads", "THB_REGISTRY_WRITE_THREADS"},
+                       {"cooperation", "THB_COOPERATION_ADDRESS"},
                        {"audit_retention", "THB_AUDIT_RETENTION"}}),
       "The country registry of thb.");
   thb::SetLogName("registry");
 
   thb::ServerOptions server_options = thb::ServerOptionsFromFlags();
-  server_options.max_receive_message_bytes =
-      thb::registry::kMaxReceiveMessageBytes;
-  thb::Server server(std::move(server_options));
+  // No legal request comes near gRPC's default; see kMaxRequestBytes.
+  server_options.max_receive_message_bytes = thb::registry::kMaxRequestBytes;
+  thb::Server server(server_options);
   // Before any thread starts, so that they all inherit the blocked signals.
   thb::InstallSignalHandlers(&server);
 
@@ -62,7 +68,22 @@ int main(int argc, char** argv) {
                    << store.status();
     return EXIT_FAILURE;
   }
+  const auto outgoing = thb::OutgoingChannelOptionsFromFlags();
+  if (!outgoing.ok()) {
+    THB_LOG(Error) << outgoing.status();
+    return EXIT_FAILURE;
+  }
+  const std::string cooperation = absl::GetFlag(FLAGS_cooperation);
+  std::unique_ptr<thb::registry::CooperationCitations> citations;
+  if (cooperation.empty()) {
+    THB_LOG(Warning) << "no --cooperation: regions and organisations are "
+                        "deleted without asking whether records cite them";
+  } else {
+    citations = std::make_unique<thb::registry::CooperationCitations>(
+        thb::MakeChannel(cooperation, *outgoing), cooperation);
+  }
   thb::registry::CoreOptions core_options;
+  core_options.citations = citations.get();
   core_options.history_revisions = absl::GetFlag(FLAGS_history_revisions);
   core_options.audit_retention = absl::GetFlag(FLAGS_audit_retention);
   auto core = thb::registry::RegistryCore::Open(std::move(*store), *reference,

@@ -11,6 +11,7 @@
 #include "common/dates.h"
 #include "common/errors.h"
 #include "common/fingerprint.h"
+#include "common/logging.h"
 #include "common/page_token.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -28,8 +29,6 @@ constexpr char kSeedVersionKey[] = "reference_data_version";
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 constexpr int kMaxBatchGet = 1000;
-constexpr size_t kMaxNameLength = 200;
-constexpr size_t kMaxTextLength = 2000;
 
 // The fields of each resource an update may replace.
 template <typename T>
@@ -148,8 +147,41 @@ absl::StatusOr<std::string> NormalizeCountryCode(std::string code,
   return code;
 }
 
+absl::Status ValidateSource(const v1::Source& source,
+                            const std::string& field) {
+  if (auto s = CheckText(source.citation(), field + ".citation",
+                         kMaxCitationLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckText(source.url(), field + ".url", kMaxUrlLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (source.footnote() < 0 || source.footnote() > kMaxFootnote) {
+    return InvalidArgument(
+        field + ".footnote",
+        absl::StrCat(source.footnote(), " is not a footnote number (0 to ",
+                     kMaxFootnote, ")"));
+  }
+  if (!source.accessed_date().empty()) {
+    if (auto parsed =
+            ParseDate(source.accessed_date(), field + ".accessed_date");
+        !parsed.ok()) {
+      return parsed.status();
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateHistory(Country& country) {
   auto& history = *country.mutable_emn_history();
+  if (static_cast<size_t>(history.size()) > kMaxEmnHistoryPeriods) {
+    return InvalidArgument(
+        "country.emn_history",
+        absl::StrCat(history.size(), " periods; the limit is ",
+                     kMaxEmnHistoryPeriods));
+  }
   for (int i = 0; i < history.size(); ++i) {
     const std::string field = absl::StrCat("country.emn_history[", i, "]");
     const auto& period = history[i];
@@ -167,6 +199,12 @@ absl::Status ValidateHistory(Country& country) {
       if (date.empty()) continue;
       if (auto parsed = ParseDate(date, field + "." + name); !parsed.ok()) {
         return parsed.status();
+      }
+    }
+    if (period.has_source()) {
+      if (auto s = ValidateSource(period.source(), field + ".source");
+          !s.ok()) {
+        return s;
       }
     }
     if (!period.start_date().empty() && !period.end_date().empty() &&
@@ -233,7 +271,7 @@ absl::Status ValidateOrganisation(const Organisation& organisation) {
       !s.ok()) {
     return s;
   }
-  if (auto s = CheckText(organisation.url(), "organisation.url", kMaxTextLength,
+  if (auto s = CheckText(organisation.url(), "organisation.url", kMaxUrlLength,
                          false);
       !s.ok()) {
     return s;
@@ -243,6 +281,30 @@ absl::Status ValidateOrganisation(const Organisation& organisation) {
     return InvalidArgument(
         "organisation.kind",
         absl::StrCat(organisation.kind(), " is not an organisation kind"));
+  }
+  return absl::OkStatus();
+}
+
+// What a region holds apart from its countries, which need the registry.
+absl::Status ValidateRegion(const Region& region) {
+  if (auto s = CheckText(region.name(), "region.name", kMaxNameLength, true);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = CheckText(region.description(), "region.description",
+                         kMaxDescriptionLength, false);
+      !s.ok()) {
+    return s;
+  }
+  if (static_cast<size_t>(region.country_codes_size()) > kMaxRegionCountries) {
+    return InvalidArgument(
+        "region.country_codes",
+        absl::StrCat(region.country_codes_size(), " codes; the limit is ",
+                     kMaxRegionCountries));
+  }
+  if (region.has_definition_source()) {
+    return ValidateSource(region.definition_source(),
+                          "region.definition_source");
   }
   return absl::OkStatus();
 }
@@ -264,10 +326,75 @@ void ClearOutputOnly(T& resource) {
   resource.clear_last_changed_by();
 }
 
+// Readies a validated resource for storing: nothing a client sent that
+// this build does not know is kept, and what is kept fits
+// kMaxResourceBytes (measured without the fields the server stamps).
 template <typename T>
-T Parse(const std::string& data) {
+absl::Status Admit(T& resource, const char* field) {
+  resource.DiscardUnknownFields();
+  T bare = resource;
+  ClearOutputOnly(bare);
+  bare.clear_etag();
+  const size_t size = bare.ByteSizeLong();
+  if (size > kMaxResourceBytes) {
+    return InvalidArgument(
+        field, absl::StrCat("is ", size, " bytes serialized; the limit is ",
+                            kMaxResourceBytes));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckRoom(size_t held, const char* kind) {
+  if (held < kMaxResourcesPerKind) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the registry holds ", held, " ", kind,
+      ", the most it keeps (kMaxResourcesPerKind = ", kMaxResourcesPerKind,
+      ")"));
+}
+
+const char* TypeName(ResourceKind kind) {
+  switch (kind) {
+    case ResourceKind::kRegion:
+      return "region";
+    case ResourceKind::kOrganisation:
+      return "organisation";
+    case ResourceKind::kCountry:
+      break;
+  }
+  return "country";
+}
+
+// A stored row that does not parse: the database is damaged. Named so that
+// an operator can find the row; never answered as a partial resource.
+absl::Status DamagedRow(const char* table, ResourceKind kind,
+                        const std::string& id, int64_t revision) {
+  return WithReason(
+      absl::InternalError(absl::StrCat(
+          "the registry's stored row of table \"", table, "\" for ",
+          TypeName(kind), " \"", id, "\" (revision ", revision,
+          ") does not parse; the database is damaged: restore it from a "
+          "backup")),
+      "STORED_ROW_DAMAGED",
+      {{"table", table},
+       {"resource_type", TypeName(kind)},
+       {"resource_name", id},
+       {"revision", absl::StrCat(revision)}});
+}
+
+bool IsKnownKind(ResourceKind kind) {
+  return kind == ResourceKind::kCountry || kind == ResourceKind::kRegion ||
+         kind == ResourceKind::kOrganisation;
+}
+
+// A resource of the `resources` table as it is kept in memory; INTERNAL
+// naming it when it does not parse.
+template <typename T>
+absl::StatusOr<T> Parse(ResourceKind kind, const std::string& id,
+                        int64_t revision, const std::string& data) {
   T message;
-  message.ParseFromString(data);
+  if (!message.ParseFromString(data)) {
+    return DamagedRow("resources", kind, id, revision);
+  }
   return message;
 }
 
@@ -280,10 +407,12 @@ RegistryCore::RegistryCore(std::unique_ptr<RegistryStore> store,
 absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
     std::unique_ptr<RegistryStore> store, const ReferenceData& reference,
     CoreOptions options) {
-  if (options.history_revisions < 1) {
+  if (options.history_revisions < 1 ||
+      options.history_revisions > kMaxHistoryRevisions) {
     return InvalidArgument(
         "history_revisions",
-        absl::StrCat(options.history_revisions, " must be at least 1"));
+        absl::StrCat(options.history_revisions, " is not between 1 and ",
+                     kMaxHistoryRevisions));
   }
   // Events that expired while the server was down go before it serves.
   if (auto status =
@@ -302,13 +431,36 @@ absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
     absl::MutexLock lock(&core->mu_);
     core->revision_ = state->revision;
     core->compacted_revision_ = state->compacted_revision;
+    // A damaged row stays where it is: every read of it answers INTERNAL
+    // naming it, and no write replaces it, while the rest keeps serving.
     for (auto& resource : state->resources) {
-      if (resource.kind == ResourceKind::kCountry) {
-        const auto country = Parse<Country>(resource.data);
-        if (country.iso_alpha2() != country.code()) {
-          core->aliases_[country.iso_alpha2()] = country.code();
-        }
+      if (!IsKnownKind(resource.kind)) {
+        return DamagedRow("resources", resource.kind, resource.id,
+                          resource.revision);
       }
+      absl::Status parsed;
+      switch (resource.kind) {
+        case ResourceKind::kCountry: {
+          auto country = Parse<Country>(resource.kind, resource.id,
+                                        resource.revision, resource.data);
+          parsed = country.status();
+          if (country.ok() && country->iso_alpha2() != country->code()) {
+            core->aliases_[country->iso_alpha2()] = country->code();
+          }
+          break;
+        }
+        case ResourceKind::kRegion:
+          parsed = Parse<Region>(resource.kind, resource.id, resource.revision,
+                                 resource.data)
+                       .status();
+          break;
+        case ResourceKind::kOrganisation:
+          parsed = Parse<Organisation>(resource.kind, resource.id,
+                                       resource.revision, resource.data)
+                       .status();
+          break;
+      }
+      if (!parsed.ok()) THB_LOG(Error) << parsed.message();
       core->TableFor(resource.kind)[resource.id] =
           Entry{resource.revision, std::move(resource.data)};
     }
@@ -319,16 +471,24 @@ absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
       *change.mutable_commit_time() =
           google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
               stored.commit_time_micros);
+      bool parsed = false;
       switch (stored.kind) {
         case ResourceKind::kCountry:
-          change.mutable_country()->ParseFromString(stored.data);
+          parsed = change.mutable_country()->ParseFromString(stored.data);
           break;
         case ResourceKind::kRegion:
-          change.mutable_region()->ParseFromString(stored.data);
+          parsed = change.mutable_region()->ParseFromString(stored.data);
           break;
         case ResourceKind::kOrganisation:
-          change.mutable_organisation()->ParseFromString(stored.data);
+          parsed = change.mutable_organisation()->ParseFromString(stored.data);
           break;
+      }
+      if (!parsed) {
+        change.clear_resource();
+        absl::Status damaged =
+            DamagedRow("changes", stored.kind, stored.id, stored.revision);
+        THB_LOG(Error) << damaged.message();
+        core->damaged_changes_.emplace(stored.revision, std::move(damaged));
       }
       core->history_.push_back(std::move(change));
     }
@@ -408,6 +568,7 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
       absl::ToUnixMicros(now - options_.audit_retention);
 
   std::vector<v1::Change> log;
+  absl::Status damaged;
   for (auto& change : changes) {
     change.revision = revision;
     change.commit_time_micros = now_micros;
@@ -418,7 +579,9 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
     // Stamp the server-set fields into the stored form. A deletion keeps the
     // last state as it was.
     auto stamp = [&](auto* message) {
-      message->ParseFromString(change.data);
+      if (!message->ParseFromString(change.data)) {
+        damaged = DamagedRow("resources", change.kind, change.id, revision);
+      }
       if (change.type != ChangeKind::kDeleted) {
         message->set_revision(revision);
         message->set_etag(Etag(change.kind, change.id, revision));
@@ -450,6 +613,7 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
                                            "", revision, now_micros));
     }
   }
+  if (!damaged.ok()) return damaged;
   batch.changes = changes;
   if (auto status = store_->Commit(batch); !status.ok()) return status;
 
@@ -464,8 +628,10 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
         table[change.id] = Entry{revision, change.data};
       }
       if (change.kind == ResourceKind::kCountry) {
-        // Aliases are rebuilt for the one country that changed.
-        const auto country = Parse<Country>(change.data);
+        // Aliases are rebuilt for the one country that changed (its data was
+        // parsed when it was stamped above).
+        Country country;
+        country.ParseFromString(change.data);
         for (auto it = aliases_.begin(); it != aliases_.end();) {
           if (it->second == change.id) {
             aliases_.erase(it++);
@@ -486,6 +652,8 @@ absl::StatusOr<int64_t> RegistryCore::CommitChanges(
              history_.front().revision() <= compacted_revision_) {
         history_.pop_front();
       }
+      damaged_changes_.erase(damaged_changes_.begin(),
+                             damaged_changes_.upper_bound(compacted_revision_));
     }
   }
   notifier_.Publish(revision);
@@ -496,21 +664,51 @@ absl::StatusOr<std::string> RegistryCore::ResolveCountryCode(
     const std::string& code, const std::string& field) const {
   auto normalized = NormalizeCountryCode(code, field);
   if (!normalized.ok()) return normalized.status();
+  // An exact code wins: a store written before aliases were checked for
+  // conflicts may still map another country's code to a newcomer.
+  if (countries_.count(*normalized)) return *normalized;
   if (auto alias = aliases_.find(*normalized); alias != aliases_.end()) {
     return alias->second;
   }
   return *normalized;
 }
 
-v1::Country RegistryCore::Decorate(const Entry& entry,
-                                   absl::CivilDay day) const {
-  Country country = Parse<Country>(entry.data);
-  country.set_emn_status(StatusOn(country, day));
+absl::Status RegistryCore::CheckNoOtherCountryAnswersTo(
+    const std::string& value, const std::string& field,
+    const std::string& self) const {
+  std::string holder;
+  const char* as = nullptr;
+  if (value != self && countries_.count(value)) {
+    holder = value;
+    as = "the code";
+  } else if (auto alias = aliases_.find(value);
+             alias != aliases_.end() && alias->second != self) {
+    holder = alias->second;
+    as = "an alias";
+  }
+  if (as == nullptr) return absl::OkStatus();
+  return WithReason(
+      absl::AlreadyExistsError(absl::StrCat(
+          field, ": \"", value, "\" is already ", as, " of country \"", holder,
+          "\"; codes and aliases are unique across all countries")),
+      "COUNTRY_CODE_TAKEN",
+      {{"field", field}, {"value", value}, {"country", holder}});
+}
+
+absl::StatusOr<v1::Country> RegistryCore::Decorate(const std::string& code,
+                                                   const Entry& entry,
+                                                   absl::CivilDay day) const {
+  auto country =
+      Parse<Country>(ResourceKind::kCountry, code, entry.revision, entry.data);
+  if (!country.ok()) return country.status();
+  country->set_emn_status(StatusOn(*country, day));
   for (const auto& [id, region_entry] : regions_) {
-    const Region region = Parse<Region>(region_entry.data);
-    if (std::binary_search(region.country_codes().begin(),
-                           region.country_codes().end(), country.code())) {
-      country.add_region_ids(id);
+    auto region = Parse<Region>(ResourceKind::kRegion, id,
+                                region_entry.revision, region_entry.data);
+    if (!region.ok()) return region.status();
+    if (std::binary_search(region->country_codes().begin(),
+                           region->country_codes().end(), country->code())) {
+      country->add_region_ids(id);
     }
   }
   return country;
@@ -546,7 +744,9 @@ absl::StatusOr<v1::GetCountryResponse> RegistryCore::GetCountry(
   auto it = countries_.find(*code);
   if (it == countries_.end()) return NotFound("country", request.code());
   v1::GetCountryResponse response;
-  *response.mutable_country() = Decorate(it->second, *day);
+  auto country = Decorate(it->first, it->second, *day);
+  if (!country.ok()) return country.status();
+  *response.mutable_country() = std::move(*country);
   return response;
 }
 
@@ -567,7 +767,9 @@ absl::StatusOr<v1::BatchGetCountriesResponse> RegistryCore::BatchGetCountries(
     if (!code.ok()) return code.status();
     auto it = countries_.find(*code);
     if (it == countries_.end()) return NotFound("country", request.codes(i));
-    *response.add_countries() = Decorate(it->second, *day);
+    auto country = Decorate(it->first, it->second, *day);
+    if (!country.ok()) return country.status();
+    *response.add_countries() = std::move(*country);
   }
   return response;
 }
@@ -601,9 +803,12 @@ absl::StatusOr<v1::ListCountriesResponse> RegistryCore::ListCountries(
           "region_id",
           absl::StrCat("\"", request.region_id(), "\" is not a region"));
     }
-    const Region region_message = Parse<Region>(region->second.data);
-    region_members.insert(region_message.country_codes().begin(),
-                          region_message.country_codes().end());
+    auto region_message =
+        Parse<Region>(ResourceKind::kRegion, region->first,
+                      region->second.revision, region->second.data);
+    if (!region_message.ok()) return region_message.status();
+    region_members.insert(region_message->country_codes().begin(),
+                          region_message->country_codes().end());
   }
 
   v1::ListCountriesResponse response;
@@ -611,7 +816,9 @@ absl::StatusOr<v1::ListCountriesResponse> RegistryCore::ListCountries(
   int total = 0;
   for (const auto& [code, entry] : countries_) {
     if (!request.region_id().empty() && !region_members.count(code)) continue;
-    Country country = Decorate(entry, *day);
+    auto decorated = Decorate(code, entry, *day);
+    if (!decorated.ok()) return decorated.status();
+    Country country = std::move(*decorated);
     if (!statuses.empty() && !statuses.count(country.emn_status())) continue;
     if (request.has_eu_member() && country.eu_member() != request.eu_member()) {
       continue;
@@ -639,14 +846,21 @@ absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
   ClearOutputOnly(country);
   country.clear_etag();
   if (auto status = ValidateCountry(country); !status.ok()) return status;
+  if (auto status = Admit(country, "country"); !status.ok()) return status;
 
   absl::MutexLock write(&write_mu_);
   {
     absl::ReaderMutexLock lock(&mu_);
     if (countries_.count(*code)) return AlreadyExists("country", *code);
-    if (auto alias = aliases_.find(*code); alias != aliases_.end()) {
-      return AlreadyExists(
-          "country", absl::StrCat(*code, " (an alias of ", alias->second, ")"));
+    if (auto s = CheckRoom(countries_.size(), "countries"); !s.ok()) return s;
+    if (auto s = CheckNoOtherCountryAnswersTo(*code, "country.code", *code);
+        !s.ok()) {
+      return s;
+    }
+    if (auto s = CheckNoOtherCountryAnswersTo(country.iso_alpha2(),
+                                              "country.iso_alpha2", *code);
+        !s.ok()) {
+      return s;
     }
   }
   auto revision = CommitChanges(
@@ -656,7 +870,9 @@ absl::StatusOr<v1::CreateCountryResponse> RegistryCore::CreateCountry(
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::CreateCountryResponse response;
-  *response.mutable_country() = Decorate(countries_.at(*code), TodayUtc());
+  auto stored = Decorate(*code, countries_.at(*code), TodayUtc());
+  if (!stored.ok()) return stored.status();
+  *response.mutable_country() = std::move(*stored);
   return response;
 }
 
@@ -677,7 +893,10 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
     auto it = countries_.find(code);
     if (it == countries_.end())
       return NotFound("country", request.country().code());
-    country = Parse<Country>(it->second.data);
+    auto stored = Parse<Country>(ResourceKind::kCountry, code,
+                                 it->second.revision, it->second.data);
+    if (!stored.ok()) return stored.status();
+    country = std::move(*stored);
     if (!request.country().etag().empty() &&
         request.country().etag() != country.etag()) {
       return EtagMismatch("country", code, request.country().etag(),
@@ -689,12 +908,13 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
   options.set_replace_message_fields(true);
   FieldMaskUtil::MergeMessageTo(request.country(), *mask, options, &country);
   if (auto status = ValidateCountry(country); !status.ok()) return status;
-  if (country.iso_alpha2() != code) {
+  if (auto status = Admit(country, "country"); !status.ok()) return status;
+  {
     absl::ReaderMutexLock lock(&mu_);
-    if (countries_.count(country.iso_alpha2())) {
-      return InvalidArgument("country.iso_alpha2",
-                             absl::StrCat("\"", country.iso_alpha2(),
-                                          "\" is the code of another country"));
+    if (auto s = CheckNoOtherCountryAnswersTo(country.iso_alpha2(),
+                                              "country.iso_alpha2", code);
+        !s.ok()) {
+      return s;
     }
   }
   auto revision = CommitChanges(
@@ -704,7 +924,9 @@ absl::StatusOr<v1::UpdateCountryResponse> RegistryCore::UpdateCountry(
   if (!revision.ok()) return revision.status();
   absl::ReaderMutexLock lock(&mu_);
   v1::UpdateCountryResponse response;
-  *response.mutable_country() = Decorate(countries_.at(code), TodayUtc());
+  auto stored = Decorate(code, countries_.at(code), TodayUtc());
+  if (!stored.ok()) return stored.status();
+  *response.mutable_country() = std::move(*stored);
   return response;
 }
 
@@ -719,9 +941,10 @@ absl::StatusOr<int64_t> RegistryCore::DeleteById(
     const Table& table = TableFor(kind);
     auto it = table.find(id);
     if (it == table.end()) return NotFound(type, id);
-    const T resource = Parse<T>(it->second.data);
-    if (!etag.empty() && etag != resource.etag()) {
-      return EtagMismatch(type, id, etag, resource.etag());
+    auto resource = Parse<T>(kind, id, it->second.revision, it->second.data);
+    if (!resource.ok()) return resource.status();
+    if (!etag.empty() && etag != resource->etag()) {
+      return EtagMismatch(type, id, etag, resource->etag());
     }
     if (in_use) {
       if (auto status = in_use(); !status.ok()) return status;
@@ -746,9 +969,11 @@ absl::StatusOr<v1::DeleteCountryResponse> RegistryCore::DeleteCountry(
   // Runs under the read lock DeleteById holds.
   auto member_of_a_region = [this, &code]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     for (const auto& [id, entry] : regions_) {
-      const Region region = Parse<Region>(entry.data);
-      if (std::binary_search(region.country_codes().begin(),
-                             region.country_codes().end(), code)) {
+      auto region =
+          Parse<Region>(ResourceKind::kRegion, id, entry.revision, entry.data);
+      if (!region.ok()) return region.status();
+      if (std::binary_search(region->country_codes().begin(),
+                             region->country_codes().end(), code)) {
         return WithReason(absl::FailedPreconditionError(absl::StrCat(
                               "country \"", code, "\" is a member of region \"",
                               id, "\"; remove it from the region first")),
@@ -773,8 +998,11 @@ absl::StatusOr<v1::GetRegionResponse> RegistryCore::GetRegion(
   absl::ReaderMutexLock lock(&mu_);
   auto it = regions_.find(request.id());
   if (it == regions_.end()) return NotFound("region", request.id());
+  auto region = Parse<Region>(ResourceKind::kRegion, it->first,
+                              it->second.revision, it->second.data);
+  if (!region.ok()) return region.status();
   v1::GetRegionResponse response;
-  response.mutable_region()->ParseFromString(it->second.data);
+  *response.mutable_region() = std::move(*region);
   return response;
 }
 
@@ -796,7 +1024,10 @@ absl::StatusOr<v1::ListRegionsResponse> RegistryCore::ListRegions(
   response.set_revision(revision_);
   int total = 0;
   for (const auto& [id, entry] : regions_) {
-    Region region = Parse<Region>(entry.data);
+    auto parsed =
+        Parse<Region>(ResourceKind::kRegion, id, entry.revision, entry.data);
+    if (!parsed.ok()) return parsed.status();
+    Region region = std::move(*parsed);
     if (!country.empty() &&
         !std::binary_search(region.country_codes().begin(),
                             region.country_codes().end(), country)) {
@@ -820,15 +1051,7 @@ absl::StatusOr<v1::CreateRegionResponse> RegistryCore::CreateRegion(
     const v1::CreateRegionRequest& request, const audit::Invocation& call) {
   Region region = request.region();
   if (auto s = CheckId(region.id(), "region.id"); !s.ok()) return s;
-  if (auto s = CheckText(region.name(), "region.name", kMaxNameLength, true);
-      !s.ok()) {
-    return s;
-  }
-  if (auto s = CheckText(region.description(), "region.description",
-                         kMaxTextLength, false);
-      !s.ok()) {
-    return s;
-  }
+  if (auto s = ValidateRegion(region); !s.ok()) return s;
   ClearOutputOnly(region);
   region.clear_etag();
   absl::MutexLock write(&write_mu_);
@@ -836,8 +1059,10 @@ absl::StatusOr<v1::CreateRegionResponse> RegistryCore::CreateRegion(
     absl::ReaderMutexLock lock(&mu_);
     if (regions_.count(region.id()))
       return AlreadyExists("region", region.id());
+    if (auto s = CheckRoom(regions_.size(), "regions"); !s.ok()) return s;
     if (auto s = ValidateRegionCountries(region); !s.ok()) return s;
   }
+  if (auto s = Admit(region, "region"); !s.ok()) return s;
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kCreated, ResourceKind::kRegion, region.id(),
                     0, region.SerializeAsString()}},
@@ -861,7 +1086,10 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
     absl::ReaderMutexLock lock(&mu_);
     auto it = regions_.find(request.region().id());
     if (it == regions_.end()) return NotFound("region", request.region().id());
-    region = Parse<Region>(it->second.data);
+    auto stored = Parse<Region>(ResourceKind::kRegion, it->first,
+                                it->second.revision, it->second.data);
+    if (!stored.ok()) return stored.status();
+    region = std::move(*stored);
     if (!request.region().etag().empty() &&
         request.region().etag() != region.etag()) {
       return EtagMismatch("region", region.id(), request.region().etag(),
@@ -871,17 +1099,10 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
     options.set_replace_repeated_fields(true);
     options.set_replace_message_fields(true);
     FieldMaskUtil::MergeMessageTo(request.region(), *mask, options, &region);
-    if (auto s = CheckText(region.name(), "region.name", kMaxNameLength, true);
-        !s.ok()) {
-      return s;
-    }
-    if (auto s = CheckText(region.description(), "region.description",
-                           kMaxTextLength, false);
-        !s.ok()) {
-      return s;
-    }
+    if (auto s = ValidateRegion(region); !s.ok()) return s;
     if (auto s = ValidateRegionCountries(region); !s.ok()) return s;
   }
+  if (auto s = Admit(region, "region"); !s.ok()) return s;
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kUpdated, ResourceKind::kRegion, region.id(),
                     0, region.SerializeAsString()}},
@@ -893,9 +1114,35 @@ absl::StatusOr<v1::UpdateRegionResponse> RegistryCore::UpdateRegion(
   return response;
 }
 
+absl::Status RegistryCore::CheckNotCited(ResourceKind kind,
+                                         const std::string& id,
+                                         absl::Time deadline) const {
+  if (options_.citations == nullptr) return absl::OkStatus();
+  auto record = options_.citations->FirstCitingRecord(kind, id, deadline);
+  if (!record.ok()) return record.status();
+  if (!record->has_value()) return absl::OkStatus();
+  const std::string type = TypeName(kind);
+  return WithReason(
+      absl::FailedPreconditionError(absl::StrCat(
+          type, " \"", id, "\" is cited by cooperation record \"", **record,
+          "\" (and perhaps others); change or delete the records that cite "
+          "it first")),
+      kind == ResourceKind::kRegion ? "REGION_IN_USE" : "ORGANISATION_IN_USE",
+      {{"resource_type", type}, {"resource_name", id}, {"record", **record}});
+}
+
 absl::StatusOr<v1::DeleteRegionResponse> RegistryCore::DeleteRegion(
-    const v1::DeleteRegionRequest& request, const audit::Invocation& call) {
+    const v1::DeleteRegionRequest& request, const audit::Invocation& call,
+    absl::Time deadline) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (!regions_.count(request.id())) return NotFound("region", request.id());
+  }
+  if (auto s = CheckNotCited(ResourceKind::kRegion, request.id(), deadline);
+      !s.ok()) {
+    return s;
+  }
   absl::MutexLock write(&write_mu_);
   auto revision = DeleteById<Region>(ResourceKind::kRegion, "region",
                                      request.id(), request.etag(), call);
@@ -911,8 +1158,12 @@ absl::StatusOr<v1::GetOrganisationResponse> RegistryCore::GetOrganisation(
   absl::ReaderMutexLock lock(&mu_);
   auto it = organisations_.find(request.id());
   if (it == organisations_.end()) return NotFound("organisation", request.id());
+  auto organisation =
+      Parse<Organisation>(ResourceKind::kOrganisation, it->first,
+                          it->second.revision, it->second.data);
+  if (!organisation.ok()) return organisation.status();
   v1::GetOrganisationResponse response;
-  response.mutable_organisation()->ParseFromString(it->second.data);
+  *response.mutable_organisation() = std::move(*organisation);
   return response;
 }
 
@@ -939,7 +1190,10 @@ absl::StatusOr<v1::ListOrganisationsResponse> RegistryCore::ListOrganisations(
   response.set_revision(revision_);
   int total = 0;
   for (const auto& [id, entry] : organisations_) {
-    Organisation organisation = Parse<Organisation>(entry.data);
+    auto parsed = Parse<Organisation>(ResourceKind::kOrganisation, id,
+                                      entry.revision, entry.data);
+    if (!parsed.ok()) return parsed.status();
+    Organisation organisation = std::move(*parsed);
     if (!kinds.empty() && !kinds.count(organisation.kind())) continue;
     ++total;
     if (!after->empty() && id <= *after) continue;
@@ -963,11 +1217,15 @@ absl::StatusOr<v1::CreateOrganisationResponse> RegistryCore::CreateOrganisation(
   if (auto s = ValidateOrganisation(organisation); !s.ok()) return s;
   ClearOutputOnly(organisation);
   organisation.clear_etag();
+  if (auto s = Admit(organisation, "organisation"); !s.ok()) return s;
   absl::MutexLock write(&write_mu_);
   {
     absl::ReaderMutexLock lock(&mu_);
     if (organisations_.count(organisation.id())) {
       return AlreadyExists("organisation", organisation.id());
+    }
+    if (auto s = CheckRoom(organisations_.size(), "organisations"); !s.ok()) {
+      return s;
     }
   }
   auto revision = CommitChanges(
@@ -1000,7 +1258,10 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
     if (it == organisations_.end()) {
       return NotFound("organisation", request.organisation().id());
     }
-    organisation = Parse<Organisation>(it->second.data);
+    auto stored = Parse<Organisation>(ResourceKind::kOrganisation, it->first,
+                                      it->second.revision, it->second.data);
+    if (!stored.ok()) return stored.status();
+    organisation = std::move(*stored);
   }
   if (!request.organisation().etag().empty() &&
       request.organisation().etag() != organisation.etag()) {
@@ -1012,6 +1273,7 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
   FieldMaskUtil::MergeMessageTo(request.organisation(), *mask, options,
                                 &organisation);
   if (auto s = ValidateOrganisation(organisation); !s.ok()) return s;
+  if (auto s = Admit(organisation, "organisation"); !s.ok()) return s;
   auto revision = CommitChanges(
       {StoredChange{0, ChangeKind::kUpdated, ResourceKind::kOrganisation,
                     organisation.id(), 0, organisation.SerializeAsString()}},
@@ -1025,9 +1287,20 @@ absl::StatusOr<v1::UpdateOrganisationResponse> RegistryCore::UpdateOrganisation(
 }
 
 absl::StatusOr<v1::DeleteOrganisationResponse> RegistryCore::DeleteOrganisation(
-    const v1::DeleteOrganisationRequest& request,
-    const audit::Invocation& call) {
+    const v1::DeleteOrganisationRequest& request, const audit::Invocation& call,
+    absl::Time deadline) {
   if (auto s = CheckId(request.id(), "id"); !s.ok()) return s;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (!organisations_.count(request.id())) {
+      return NotFound("organisation", request.id());
+    }
+  }
+  if (auto s =
+          CheckNotCited(ResourceKind::kOrganisation, request.id(), deadline);
+      !s.ok()) {
+    return s;
+  }
   absl::MutexLock write(&write_mu_);
   auto revision =
       DeleteById<Organisation>(ResourceKind::kOrganisation, "organisation",
@@ -1059,6 +1332,10 @@ absl::StatusOr<v1::WatchResponse> RegistryCore::ChangesAfter(
         it->revision() !=
             response.changes(response.changes_size() - 1).revision()) {
       break;
+    }
+    if (auto damaged = damaged_changes_.find(it->revision());
+        damaged != damaged_changes_.end()) {
+      return damaged->second;
     }
     *response.add_changes() = *it;
   }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,14 +26,52 @@
 
 namespace thb::registry {
 
+// What one resource may hold. Each is enforced where the core validates a
+// write; docs/DECISIONS.md gives the reasons.
+inline constexpr size_t kMaxNameLength = 200;
+inline constexpr size_t kMaxDescriptionLength = 2000;
+inline constexpr size_t kMaxUrlLength = 2000;
+inline constexpr size_t kMaxCitationLength = 1000;
+inline constexpr int32_t kMaxFootnote = 100000;
+inline constexpr size_t kMaxEmnHistoryPeriods = 32;
+inline constexpr size_t kMaxRegionCountries = 300;
+// A resource as a write leaves it, serialized, before the server stamps
+// revision, etag, times and last writer on it.
+inline constexpr size_t kMaxResourceBytes = 8 * 1024;
+// Countries, regions and organisations each; with kMaxResourceBytes and
+// kMaxHistoryRevisions it bounds what the registry loads at start.
+inline constexpr size_t kMaxResourcesPerKind = 5000;
+inline constexpr int64_t kMaxHistoryRevisions = 50000;
+// The largest request the registry receives: a write of a resource of
+// kMaxResourceBytes that echoes the output-only fields a read gave it (a
+// country's region_ids, in every region: kMaxResourcesPerKind ids of up to
+// 63 bytes, ~330 KiB; its last writer, a principal of up to 16 KiB), with
+// room to spare.
+inline constexpr int kMaxRequestBytes = 1 << 20;
+
+// What the registry learns from thb-cooperation before it deletes a region
+// or an organisation: whether any cooperation record cites it.
+class Citations {
+ public:
+  virtual ~Citations() = default;
+  // The id of a record that cites the region or organisation `id`, or none;
+  // UNAVAILABLE (or another error) when that cannot be learnt by `deadline`.
+  virtual absl::StatusOr<std::optional<std::string>> FirstCitingRecord(
+      ResourceKind kind, const std::string& id, absl::Time deadline) const = 0;
+};
+
 struct CoreOptions {
-  // How many revisions of change history Watch can resume from.
+  // How many revisions of change history Watch can resume from, 1 to
+  // kMaxHistoryRevisions.
   int64_t history_revisions = 10000;
   // Most changes one ChangesAfter call returns (whole revisions are never
   // split, so a single larger revision is still returned whole).
   int max_changes_per_batch = 1000;
   // How long audit events are kept.
   absl::Duration audit_retention = audit::kDefaultRetention;
+  // Asked before a region or organisation is deleted; null deletes without
+  // asking (a registry deployed without cooperation records, unit tests).
+  const Citations* citations = nullptr;
   // The server time that writes and the audit log go by.
   std::function<absl::Time()> clock = [] { return absl::Now(); };
 };
@@ -71,8 +110,11 @@ class RegistryCore {
       const v1::CreateRegionRequest& request, const audit::Invocation& call);
   absl::StatusOr<v1::UpdateRegionResponse> UpdateRegion(
       const v1::UpdateRegionRequest& request, const audit::Invocation& call);
+  // Refused with FAILED_PRECONDITION while a cooperation record cites the
+  // region (see CoreOptions::citations), asked by `deadline`.
   absl::StatusOr<v1::DeleteRegionResponse> DeleteRegion(
-      const v1::DeleteRegionRequest& request, const audit::Invocation& call);
+      const v1::DeleteRegionRequest& request, const audit::Invocation& call,
+      absl::Time deadline = absl::InfiniteFuture());
 
   absl::StatusOr<v1::GetOrganisationResponse> GetOrganisation(
       const v1::GetOrganisationRequest& request) const;
@@ -84,9 +126,11 @@ class RegistryCore {
   absl::StatusOr<v1::UpdateOrganisationResponse> UpdateOrganisation(
       const v1::UpdateOrganisationRequest& request,
       const audit::Invocation& call);
+  // As DeleteRegion.
   absl::StatusOr<v1::DeleteOrganisationResponse> DeleteOrganisation(
       const v1::DeleteOrganisationRequest& request,
-      const audit::Invocation& call);
+      const audit::Invocation& call,
+      absl::Time deadline = absl::InfiniteFuture());
 
   // Changes with a revision greater than `from_revision`, whole revisions at
   // a time, at most about max_changes_per_batch. Empty when there are none
@@ -131,11 +175,28 @@ class RegistryCore {
       const std::function<absl::Status()>& in_use = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // Canonical code for a code or alias, or the error for `field`.
+  // FAILED_PRECONDITION naming a cooperation record that cites the region
+  // or organisation `id`; the error of CoreOptions::citations when it cannot
+  // tell. Asked without any lock held: it waits for another service.
+  absl::Status CheckNotCited(ResourceKind kind, const std::string& id,
+                             absl::Time deadline) const;
+
+  // Canonical code for a code or alias (an exact code first), or the error
+  // for `field`.
   absl::StatusOr<std::string> ResolveCountryCode(const std::string& code,
                                                  const std::string& field) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  v1::Country Decorate(const Entry& entry, absl::CivilDay day) const
+  // ALREADY_EXISTS naming `field`, `value` and the holder when a country
+  // other than `self` has `value` as its code or alias.
+  absl::Status CheckNoOtherCountryAnswersTo(const std::string& value,
+                                            const std::string& field,
+                                            const std::string& self) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The country `code` with its status on `day` and its regions; INTERNAL
+  // naming a stored row that does not parse.
+  absl::StatusOr<v1::Country> Decorate(const std::string& code,
+                                       const Entry& entry,
+                                       absl::CivilDay day) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status ValidateRegionCountries(v1::Region& region) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -161,6 +222,9 @@ class RegistryCore {
   // Alias → canonical code ("GR" → "EL"), from each country's ISO alpha-2.
   absl::flat_hash_map<std::string, std::string> aliases_ ABSL_GUARDED_BY(mu_);
   std::deque<v1::Change> history_ ABSL_GUARDED_BY(mu_);
+  // Revisions of history_ whose stored change does not parse, and the error
+  // a Watch reaching them answers.
+  std::map<int64_t, absl::Status> damaged_changes_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace thb::registry

@@ -1,6 +1,9 @@
 #include "services/registry/registry_service.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/caller.h"
 #include "common/unary.h"
 #include "common/watch_reactor.h"
@@ -14,6 +17,14 @@ audit::Invocation Called(grpc::CallbackServerContext* context,
   return {CallerOf(*context),
           absl::StrCat("/", v1::CountryRegistryService::service_full_name(),
                        "/", method)};
+}
+
+// The call's deadline, for the calls a write makes to other services.
+absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
+  if (context.deadline() == std::chrono::system_clock::time_point::max()) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(context.deadline());
 }
 
 }  // namespace
@@ -127,8 +138,9 @@ grpc::ServerUnaryReactor* RegistryService::DeleteRegion(
     const v1::DeleteRegionRequest* request,
     v1::DeleteRegionResponse* response) {
   return OffloadUnary(context, executor_, response, kDomain,
-                      [this, request, call = Called(context, "DeleteRegion")] {
-                        return core_->DeleteRegion(*request, call);
+                      [this, request, call = Called(context, "DeleteRegion"),
+                       deadline = DeadlineOf(*context)] {
+                        return core_->DeleteRegion(*request, call, deadline);
                       });
 }
 
@@ -160,8 +172,9 @@ grpc::ServerUnaryReactor* RegistryService::DeleteOrganisation(
     v1::DeleteOrganisationResponse* response) {
   return OffloadUnary(
       context, executor_, response, kDomain,
-      [this, request, call = Called(context, "DeleteOrganisation")] {
-        return core_->DeleteOrganisation(*request, call);
+      [this, request, call = Called(context, "DeleteOrganisation"),
+       deadline = DeadlineOf(*context)] {
+        return core_->DeleteOrganisation(*request, call, deadline);
       });
 }
 

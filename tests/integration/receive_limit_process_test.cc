@@ -14,7 +14,7 @@
 #include "services/aggregator/receive_limit.h"
 #include "services/cooperation/cooperation_core.h"
 #include "services/cooperation/record_validation.h"
-#include "services/registry/receive_limit.h"
+#include "services/registry/registry_core.h"
 #include "tests/support/servers.h"
 #include "tests/support/test_pki.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
@@ -141,14 +141,14 @@ TEST_F(ReceiveLimitTest, RegistryTakesARequestAtItsLimitAndNoMore) {
       thb::testing::TestChannel(registry_->address()));
   registry::v1::GetCountryRequest at_limit;
   at_limit.set_code("FR");
-  GrowTo(at_limit, Padding(at_limit), registry::kMaxReceiveMessageBytes);
+  GrowTo(at_limit, Padding(at_limit), registry::kMaxRequestBytes);
   registry::v1::GetCountryResponse response;
   grpc::Status status = stub->GetCountry(Context().get(), at_limit, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
 
   registry::v1::GetCountryRequest over;
   over.set_code("FR");
-  GrowTo(over, Padding(over), registry::kMaxReceiveMessageBytes + 1);
+  GrowTo(over, Padding(over), registry::kMaxRequestBytes + 1);
   status = stub->GetCountry(Context().get(), over, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << status.error_message();

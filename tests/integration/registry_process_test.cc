@@ -2,9 +2,13 @@
 // called over gRPC: health, contracts, errors on the wire, Watch, a clean
 // SIGTERM, and acknowledged writes surviving kill -9.
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
@@ -21,14 +25,20 @@
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "services/registry/client/registry_mirror.h"
+#include "services/registry/registry_core.h"
+#include "services/registry/sqlite_registry_store.h"
 #include "tests/support/process.h"
+#include "tests/support/servers.h"
 #include "tests/support/test_pki.h"
+#include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
 
 namespace thb {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::UnorderedElementsAre;
 using ::thb::testing::Process;
 namespace v1 = ::thb::registry::v1;
@@ -65,7 +75,9 @@ class Registry {
   }
 
   Process& process() { return *process_; }
+  const std::string& address() const { return address_; }
   v1::CountryRegistryService::Stub& stub() { return *stub_; }
+  std::string db() const { return absl::StrCat(dir_, "/registry.sqlite3"); }
   std::shared_ptr<grpc::Channel> channel() { return channel_; }
 
  private:
@@ -166,6 +178,123 @@ TEST(RegistryProcessTest, ErrorsCarryFieldViolationsOnTheWire) {
       grpc::StatusCode::NOT_FOUND);
 }
 
+// The code "country" of GetCountry over the wire, or the error.
+std::string ResolvedOverTheWire(Registry& registry, const std::string& code) {
+  v1::GetCountryRequest get;
+  get.set_code(code);
+  v1::GetCountryResponse response;
+  auto context = Context();
+  const grpc::Status status =
+      registry.stub().GetCountry(context.get(), get, &response);
+  if (!status.ok()) return status.error_message();
+  return response.country().code();
+}
+
+TEST(RegistryProcessTest, AnAliasCannotTakeOverAnotherCountrysCode) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  v1::CreateCountryRequest create;
+  create.mutable_country()->set_code("XA");
+  create.mutable_country()->set_name("Not France");
+  create.mutable_country()->set_iso_alpha2("FR");
+  v1::CreateCountryResponse created;
+  auto context = Context();
+  const grpc::Status status =
+      registry.stub().CreateCountry(context.get(), create, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(status.error_message(), HasSubstr("country.iso_alpha2"));
+  EXPECT_THAT(status.error_message(), HasSubstr("\"FR\""));
+
+  v1::UpdateCountryRequest update;
+  update.mutable_country()->set_code("DE");
+  update.mutable_country()->set_iso_alpha2("GR");
+  update.mutable_update_mask()->add_paths("iso_alpha2");
+  v1::UpdateCountryResponse updated;
+  auto update_context = Context();
+  const grpc::Status refused =
+      registry.stub().UpdateCountry(update_context.get(), update, &updated);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_THAT(refused.error_message(), HasSubstr("\"EL\""));
+
+  EXPECT_EQ(ResolvedOverTheWire(registry, "FR"), "FR");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "GR"), "EL");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "gb"), "UK");
+}
+
+// A database written before aliases were checked may hold a country whose
+// alias is another's code. The registry and a mirror of it still resolve
+// the code to its own country.
+TEST(RegistryProcessTest, StoredConflictingAliasLosesToTheExactCode) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  ASSERT_TRUE(registry.process().Signal(SIGTERM, absl::Seconds(20)).ok());
+  {
+    auto store = registry::SqliteRegistryStore::Open(registry.db());
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto state = (*store)->Load();
+    ASSERT_TRUE(state.ok()) << state.status();
+    v1::Country hijack;
+    hijack.set_code("XA");
+    hijack.set_name("Not France");
+    hijack.set_iso_alpha2("FR");
+    registry::CommitBatch batch;
+    batch.revision = state->revision + 1;
+    batch.changes.push_back({batch.revision, registry::ChangeKind::kCreated,
+                             registry::ResourceKind::kCountry, "XA", 1,
+                             hijack.SerializeAsString()});
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  EXPECT_EQ(ResolvedOverTheWire(registry, "FR"), "FR");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "XA"), "XA");
+
+  registry::RegistryMirror::Options options;
+  options.address = "the test registry";
+  registry::RegistryMirror mirror(registry.channel(), options);
+  mirror.Start();
+  auto snapshot = mirror.Snapshot(absl::Now() + absl::Seconds(20));
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  ASSERT_TRUE((*snapshot)->countries.contains("XA"));
+  EXPECT_EQ((*snapshot)->CanonicalCountry("FR"), "FR");
+  EXPECT_EQ((*snapshot)->CanonicalCountry("GR"), "EL");
+  mirror.Stop();
+}
+
+// A write as large as a legal one reaches the core (which refuses its
+// name); one over the receive limit is refused by gRPC before anything
+// parses it.
+TEST(RegistryProcessTest, ReceivesNoRequestOverTheLargestLegalOne) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  auto create = [&](size_t request_bytes) {
+    v1::CreateOrganisationRequest request;
+    request.mutable_organisation()->set_id("HUGE");
+    request.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_CSO);
+    request.mutable_organisation()->set_name("x");
+    const size_t overhead = request.ByteSizeLong() - 1 + 8;
+    request.mutable_organisation()->set_name(
+        std::string(request_bytes - overhead, 'x'));
+    while (request.ByteSizeLong() > request_bytes) {
+      request.mutable_organisation()->mutable_name()->pop_back();
+    }
+    while (request.ByteSizeLong() < request_bytes) {
+      request.mutable_organisation()->mutable_name()->push_back('x');
+    }
+    EXPECT_EQ(request.ByteSizeLong(), request_bytes);
+    v1::CreateOrganisationResponse response;
+    auto context = Context();
+    return registry.stub().CreateOrganisation(context.get(), request,
+                                              &response);
+  };
+  const grpc::Status at_limit = create(registry::kMaxRequestBytes);
+  EXPECT_EQ(at_limit.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << at_limit.error_message();
+  EXPECT_THAT(at_limit.error_message(), HasSubstr("organisation.name"));
+  const grpc::Status over = create(registry::kMaxRequestBytes + 1);
+  EXPECT_EQ(over.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << over.error_message();
+}
+
 TEST(RegistryProcessTest, SigtermDrainsAndExitsZero) {
   Registry registry;
   ASSERT_NO_FATAL_FAILURE(registry.Start());
@@ -180,6 +309,94 @@ v1::Organisation Organisation(const std::string& id) {
   organisation.set_name(absl::StrCat("Organisation ", id));
   organisation.set_kind(v1::ORGANISATION_KIND_CSO);
   return organisation;
+}
+
+// Runs `sql` on the database at `db` with the sqlite3 shell; its output.
+std::string Sqlite(const std::string& db, const std::string& sql) {
+  const std::string command =
+      absl::StrCat("sqlite3 '", db, "' \"", sql, "\" 2>&1");
+  std::string output;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "popen failed";
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof buffer, pipe)) {
+    output.append(buffer, n);
+  }
+  EXPECT_EQ(pclose(pipe), 0) << command << ": " << output;
+  return output;
+}
+
+// Rows that no longer parse (a damaged page, a bad restore) make an INTERNAL
+// error naming the table and id wherever they would be read, and are never
+// written back; the rest of the registry keeps serving.
+TEST(RegistryProcessTest, CorruptRowsAreInternalErrorsNamingTheirId) {
+  Registry registry;
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+  v1::CreateOrganisationRequest create;
+  *create.mutable_organisation() = Organisation("DAMAGED");
+  v1::CreateOrganisationResponse created;
+  auto create_context = Context();
+  ASSERT_TRUE(registry.stub()
+                  .CreateOrganisation(create_context.get(), create, &created)
+                  .ok());
+  ASSERT_TRUE(registry.process().Signal(SIGTERM, absl::Seconds(20)).ok());
+  Sqlite(registry.db(),
+         "UPDATE resources SET data = X'FFFF' WHERE kind = 1 AND id = 'FR';"
+         "UPDATE changes SET data = X'0A' WHERE id = 'DAMAGED';");
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+
+  auto expect_internal = [](const grpc::Status& status,
+                            const std::string& names, const char* call) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << call;
+    EXPECT_THAT(status.error_message(), HasSubstr(names)) << call;
+  };
+  v1::GetCountryRequest get;
+  get.set_code("FR");
+  v1::GetCountryResponse got;
+  auto get_context = Context();
+  expect_internal(registry.stub().GetCountry(get_context.get(), get, &got),
+                  "resources", "GetCountry");
+  EXPECT_THAT(got.DebugString(), Not(HasSubstr("FR")));
+
+  v1::UpdateCountryRequest update;
+  update.mutable_country()->set_code("FR");
+  update.mutable_country()->set_name("France");
+  update.mutable_update_mask()->add_paths("name");
+  v1::UpdateCountryResponse updated;
+  auto update_context = Context();
+  expect_internal(
+      registry.stub().UpdateCountry(update_context.get(), update, &updated),
+      "\"FR\"", "UpdateCountry");
+
+  v1::ListCountriesRequest list;
+  list.set_page_size(1000);
+  v1::ListCountriesResponse listed;
+  auto list_context = Context();
+  expect_internal(
+      registry.stub().ListCountries(list_context.get(), list, &listed),
+      "\"FR\"", "ListCountries");
+
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() +
+                             std::chrono::seconds(10));
+  v1::WatchRequest watch;
+  watch.set_from_revision(1);
+  auto reader = registry.stub().Watch(&watch_context, watch);
+  v1::WatchResponse message;
+  while (reader->Read(&message)) {
+  }
+  expect_internal(reader->Finish(), "DAMAGED", "Watch");
+
+  // What did not break still serves.
+  EXPECT_EQ(ResolvedOverTheWire(registry, "DE"), "DE");
+  EXPECT_EQ(ResolvedOverTheWire(registry, "GR"), "EL");
+
+  // Nothing was written back over the damaged row.
+  ASSERT_TRUE(registry.process().Signal(SIGTERM, absl::Seconds(20)).ok());
+  EXPECT_EQ(Sqlite(registry.db(),
+                   "SELECT hex(data) FROM resources WHERE kind = 1 AND "
+                   "id = 'FR';"),
+            "FFFF\n");
 }
 
 TEST(RegistryProcessTest, WatchResumesInOrderAndRefusesCompactedRevisions) {
@@ -240,6 +457,111 @@ TEST(RegistryProcessTest, WatchResumesInOrderAndRefusesCompactedRevisions) {
   const grpc::Status status = old_reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
   EXPECT_THAT(status.error_message(), HasSubstr("list again"));
+}
+
+// A loopback port that was free a moment ago, for a server another one
+// must know the address of before it starts.
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), length), 0);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+grpc::Status DeleteRegion(Registry& registry, const std::string& id) {
+  v1::DeleteRegionRequest request;
+  request.set_id(id);
+  v1::DeleteRegionResponse response;
+  auto context = Context();
+  return registry.stub().DeleteRegion(context.get(), request, &response);
+}
+
+grpc::Status DeleteOrganisation(Registry& registry, const std::string& id) {
+  v1::DeleteOrganisationRequest request;
+  request.set_id(id);
+  v1::DeleteOrganisationResponse response;
+  auto context = Context();
+  return registry.stub().DeleteOrganisation(context.get(), request, &response);
+}
+
+// A region or organisation that cooperation records cite cannot be deleted:
+// the registry asks the cooperation service, and refuses while it cannot
+// learn the answer.
+TEST(RegistryProcessTest, ARegionOrOrganisationThatRecordsCiteIsNotDeleted) {
+  namespace coop = ::thb::cooperation::v1;
+  const int cooperation_port = FreePort();
+  Registry registry(
+      {absl::StrCat("--cooperation=127.0.0.1:", cooperation_port)});
+  ASSERT_NO_FATAL_FAILURE(registry.Start());
+
+  // Cooperation down: no answer, so no deletion.
+  const grpc::Status unknown = DeleteOrganisation(registry, "CEPOL");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << unknown.error_message();
+  EXPECT_THAT(unknown.error_message(),
+              HasSubstr(absl::StrCat("127.0.0.1:", cooperation_port)));
+
+  thb::testing::ServerProcess cooperation(
+      THB_COOPERATION_BIN, thb::testing::MakeTempDir("cooperation"),
+      "cooperation",
+      {absl::StrCat("--registry=", registry.address()),
+       absl::StrCat("--port=", cooperation_port)});
+  ASSERT_TRUE(cooperation.Start().ok());
+  auto records = coop::CooperationRecordService::NewStub(
+      thb::testing::TestChannel(cooperation.address()));
+  coop::CreateRecordRequest create;
+  coop::CooperationRecord& record = *create.mutable_record();
+  record.set_id("cites-sahel-and-iom");
+  record.set_reporting_country("FR");
+  record.set_kind(coop::RECORD_KIND_MEASURE);
+  record.add_thematic_areas(coop::THEMATIC_AREA_LAW_ENFORCEMENT);
+  record.set_form(coop::COOPERATION_FORM_OPERATIONAL_AD_HOC);
+  record.set_title("Cites SAHEL and IOM");
+  record.add_target_regions("SAHEL");
+  auto* partner = record.add_partners();
+  partner->set_kind(coop::PARTNER_KIND_INTERNATIONAL_ORGANISATION);
+  partner->set_id("IOM");
+  record.add_sources()->set_citation("Test source");
+  grpc::Status created;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    coop::CreateRecordResponse response;
+    auto context = Context();
+    created = records->CreateRecord(context.get(), create, &response);
+    if (created.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_TRUE(created.ok()) << created.error_message();
+
+  for (const grpc::Status& refused :
+       {DeleteRegion(registry, "SAHEL"), DeleteOrganisation(registry, "IOM")}) {
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+        << refused.error_message();
+    EXPECT_THAT(refused.error_message(), HasSubstr("cites-sahel-and-iom"));
+  }
+  v1::GetRegionRequest get;
+  get.set_id("SAHEL");
+  v1::GetRegionResponse sahel;
+  auto get_context = Context();
+  EXPECT_TRUE(registry.stub().GetRegion(get_context.get(), get, &sahel).ok());
+
+  // What no record cites goes.
+  EXPECT_TRUE(DeleteOrganisation(registry, "CEPOL").ok());
+  EXPECT_TRUE(DeleteRegion(registry, "NORTH_AFRICA").ok());
+
+  // Once the record no longer cites them, they go too.
+  coop::DeleteRecordRequest remove;
+  remove.set_id("cites-sahel-and-iom");
+  coop::DeleteRecordResponse removed;
+  auto remove_context = Context();
+  ASSERT_TRUE(
+      records->DeleteRecord(remove_context.get(), remove, &removed).ok());
+  EXPECT_TRUE(DeleteRegion(registry, "SAHEL").ok());
+  EXPECT_TRUE(DeleteOrganisation(registry, "IOM").ok());
 }
 
 // Writes organisations one after another until killed; `acknowledged`

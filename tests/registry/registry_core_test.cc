@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -277,6 +280,371 @@ TEST_F(RegistryCoreTest, CreateRefusesDuplicatesAndAliases) {
   EXPECT_EQ(core_->revision(), 1);
 }
 
+// A new or updated country's iso_alpha2 must not take a code or alias
+// another country answers to: "FR" would otherwise resolve to the newcomer.
+TEST_F(RegistryCoreTest, AliasOfAnotherCountryIsRefusedNamingItsHolder) {
+  v1::CreateCountryRequest hijack;
+  hijack.mutable_country()->set_code("XA");
+  hijack.mutable_country()->set_name("Not France");
+  hijack.mutable_country()->set_iso_alpha2("FR");
+  auto code_taken = core_->CreateCountry(hijack, Admin());
+  EXPECT_EQ(code_taken.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(code_taken.status().message(), HasSubstr("country.iso_alpha2"));
+  EXPECT_THAT(code_taken.status().message(), HasSubstr("\"FR\""));
+  EXPECT_THAT(code_taken.status().message(), HasSubstr("code of country"));
+
+  hijack.mutable_country()->set_iso_alpha2("gr");
+  auto alias_taken = core_->CreateCountry(hijack, Admin());
+  EXPECT_EQ(alias_taken.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(alias_taken.status().message(), HasSubstr("\"GR\""));
+  EXPECT_THAT(alias_taken.status().message(), HasSubstr("\"EL\""));
+  EXPECT_EQ(core_->revision(), 1);
+
+  v1::UpdateCountryRequest update;
+  update.mutable_country()->set_code("DE");
+  update.mutable_country()->set_iso_alpha2("GB");
+  update.mutable_update_mask()->add_paths("iso_alpha2");
+  auto update_alias = core_->UpdateCountry(update, Admin());
+  EXPECT_EQ(update_alias.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(update_alias.status().message(), HasSubstr("\"UK\""));
+  update.mutable_country()->set_iso_alpha2("FR");
+  auto update_code = core_->UpdateCountry(update, Admin());
+  EXPECT_EQ(update_code.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(update_code.status().message(), HasSubstr("country.iso_alpha2"));
+  EXPECT_EQ(core_->revision(), 1);
+
+  // A new alias no one holds, then a second country claiming it.
+  hijack.mutable_country()->set_iso_alpha2("XB");
+  ASSERT_TRUE(core_->CreateCountry(hijack, Admin()).ok());
+  v1::CreateCountryRequest second;
+  second.mutable_country()->set_code("XC");
+  second.mutable_country()->set_name("Third");
+  second.mutable_country()->set_iso_alpha2("XB");
+  auto shared = core_->CreateCountry(second, Admin());
+  EXPECT_EQ(shared.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(shared.status().message(), HasSubstr("\"XA\""));
+  second.mutable_country()->set_code("XB");
+  second.mutable_country()->clear_iso_alpha2();
+  EXPECT_EQ(core_->CreateCountry(second, Admin()).status().code(),
+            absl::StatusCode::kAlreadyExists);
+
+  // The stored conventions keep working, and keeping one's own alias is no
+  // conflict.
+  v1::UpdateCountryRequest greece;
+  greece.mutable_country()->set_code("GR");
+  greece.mutable_country()->set_name("Greece");
+  greece.mutable_update_mask()->add_paths("name");
+  auto renamed = core_->UpdateCountry(greece, Admin());
+  ASSERT_TRUE(renamed.ok()) << renamed.status();
+  EXPECT_EQ(renamed->country().code(), "EL");
+  EXPECT_EQ(renamed->country().iso_alpha2(), "GR");
+  for (const auto& [asked, answered] :
+       {std::pair{"FR", "FR"}, std::pair{"GR", "EL"}, std::pair{"gb", "UK"},
+        std::pair{"XB", "XA"}}) {
+    v1::GetCountryRequest get;
+    get.set_code(asked);
+    auto got = core_->GetCountry(get);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->country().code(), answered) << asked;
+  }
+}
+
+// A store written before aliases were checked may hold a country whose
+// alias is another's code: an exact code still wins.
+TEST_F(RegistryCoreTest, ExactCodeWinsOverAStoredConflictingAlias) {
+  v1::Country hijack;
+  hijack.set_code("XA");
+  hijack.set_name("Not France");
+  hijack.set_iso_alpha2("FR");
+  state_.resources.push_back(
+      {ResourceKind::kCountry, "XA", 1, hijack.SerializeAsString()});
+  Reopen();
+  v1::GetCountryRequest get;
+  get.set_code("fr");
+  auto france = core_->GetCountry(get);
+  ASSERT_TRUE(france.ok()) << france.status();
+  EXPECT_EQ(france->country().code(), "FR");
+
+  v1::CreateRegionRequest region;
+  region.mutable_region()->set_id("RHINE");
+  region.mutable_region()->set_name("Rhine");
+  region.mutable_region()->add_country_codes("FR");
+  auto created = core_->CreateRegion(region, Admin());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_THAT(created->region().country_codes(), ElementsAre("FR"));
+}
+
+// Whether `message` or any message inside it carries unknown fields.
+bool HasUnknownFields(const google::protobuf::Message& message) {
+  const auto* reflection = message.GetReflection();
+  if (!reflection->GetUnknownFields(message).empty()) return true;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    if (field->cpp_type() !=
+        google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+      continue;
+    }
+    if (field->is_repeated()) {
+      for (int i = 0; i < reflection->FieldSize(message, field); ++i) {
+        if (HasUnknownFields(
+                reflection->GetRepeatedMessage(message, field, i))) {
+          return true;
+        }
+      }
+    } else if (HasUnknownFields(reflection->GetMessage(message, field))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void AddUnknownField(google::protobuf::Message& message) {
+  message.GetReflection()->MutableUnknownFields(&message)->AddLengthDelimited(
+      99, std::string(1000, 'u'));
+}
+
+TEST_F(RegistryCoreTest, UnknownFieldsAreDiscardedOnWrite) {
+  v1::CreateOrganisationRequest create;
+  create.mutable_organisation()->set_id("ODD");
+  create.mutable_organisation()->set_name("Odd");
+  create.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_NGO);
+  AddUnknownField(*create.mutable_organisation());
+  auto created = core_->CreateOrganisation(create, Admin());
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_FALSE(HasUnknownFields(created->organisation()));
+
+  v1::UpdateCountryRequest update;
+  update.mutable_country()->set_code("NO");
+  auto* period = update.mutable_country()->add_emn_history();
+  period->set_status(v1::EMN_STATUS_OBSERVER);
+  period->set_start_date("2011-01-01");
+  period->mutable_source()->set_citation("EMN");
+  AddUnknownField(*period->mutable_source());
+  AddUnknownField(*period);
+  AddUnknownField(*update.mutable_country());
+  update.mutable_update_mask()->add_paths("emn_history");
+  auto updated = core_->UpdateCountry(update, Admin());
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_FALSE(HasUnknownFields(updated->country()));
+
+  v1::CreateRegionRequest region;
+  region.mutable_region()->set_id("ODD_REGION");
+  region.mutable_region()->set_name("Odd region");
+  AddUnknownField(*region.mutable_region()->mutable_definition_source());
+  ASSERT_TRUE(core_->CreateRegion(region, Admin()).ok());
+
+  auto changes = core_->ChangesAfter(1);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->changes_size(), 3);
+  for (const auto& change : changes->changes()) {
+    EXPECT_FALSE(HasUnknownFields(change)) << change.DebugString();
+  }
+  int checked = 0;
+  for (const auto& resource : state_.resources) {
+    std::unique_ptr<google::protobuf::Message> stored;
+    if (resource.id == "NO") stored = std::make_unique<v1::Country>();
+    if (resource.id == "ODD") stored = std::make_unique<v1::Organisation>();
+    if (resource.id == "ODD_REGION") stored = std::make_unique<v1::Region>();
+    if (stored == nullptr) continue;
+    ASSERT_TRUE(stored->ParseFromString(resource.data)) << resource.id;
+    EXPECT_FALSE(HasUnknownFields(*stored)) << resource.id;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 3);
+}
+
+// The field a refused write names, or "" when it is accepted.
+template <typename Result>
+std::string RefusedField(const Result& result) {
+  if (result.ok()) return "";
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+      << result.status();
+  auto violations = FieldViolations(result.status());
+  return violations.empty() ? result.status().ToString() : violations[0].field;
+}
+
+TEST_F(RegistryCoreTest, EveryWritableFieldIsBoundedAtItsLimit) {
+  auto region = [&](auto change) {
+    v1::CreateRegionRequest request;
+    request.mutable_region()->set_id("BOUNDED");
+    request.mutable_region()->set_name("Bounded");
+    change(*request.mutable_region());
+    auto created = core_->CreateRegion(request, Admin());
+    if (created.ok()) {
+      v1::DeleteRegionRequest remove;
+      remove.set_id("BOUNDED");
+      EXPECT_TRUE(core_->DeleteRegion(remove, Admin()).ok());
+    }
+    return RefusedField(created);
+  };
+  auto source = [](v1::Region& r) { return r.mutable_definition_source(); };
+  EXPECT_EQ(region([&](v1::Region& r) {
+              source(r)->set_citation(std::string(kMaxCitationLength, 'c'));
+              source(r)->set_url(std::string(kMaxUrlLength, 'u'));
+              source(r)->set_footnote(kMaxFootnote);
+              source(r)->set_accessed_date("2025-06-24");
+              r.set_name(std::string(kMaxNameLength, 'n'));
+              r.set_description(std::string(kMaxDescriptionLength, 'd'));
+            }),
+            "");
+  EXPECT_EQ(region([&](v1::Region& r) {
+              source(r)->set_citation(std::string(kMaxCitationLength + 1, 'c'));
+            }),
+            "region.definition_source.citation");
+  EXPECT_EQ(region([&](v1::Region& r) {
+              source(r)->set_url(std::string(kMaxUrlLength + 1, 'u'));
+            }),
+            "region.definition_source.url");
+  EXPECT_EQ(
+      region([&](v1::Region& r) { source(r)->set_footnote(kMaxFootnote + 1); }),
+      "region.definition_source.footnote");
+  EXPECT_EQ(region([&](v1::Region& r) { source(r)->set_footnote(-1); }),
+            "region.definition_source.footnote");
+  EXPECT_EQ(region([&](v1::Region& r) {
+              source(r)->set_accessed_date("2025-02-30");
+            }),
+            "region.definition_source.accessed_date");
+  EXPECT_EQ(region([&](v1::Region& r) {
+              r.set_description(std::string(kMaxDescriptionLength + 1, 'd'));
+            }),
+            "region.description");
+  EXPECT_EQ(region([&](v1::Region& r) {
+              r.set_name(std::string(kMaxNameLength + 1, 'n'));
+            }),
+            "region.name");
+  EXPECT_EQ(region([&](v1::Region& r) {
+              for (size_t i = 0; i <= kMaxRegionCountries; ++i) {
+                r.add_country_codes("FR");
+              }
+            }),
+            "region.country_codes");
+
+  auto history = [&](int periods, auto change) {
+    v1::UpdateCountryRequest request;
+    request.mutable_country()->set_code("NO");
+    request.mutable_update_mask()->add_paths("emn_history");
+    for (int i = 0; i < periods; ++i) {
+      auto* period = request.mutable_country()->add_emn_history();
+      period->set_status(v1::EMN_STATUS_OBSERVER);
+      period->set_start_date(absl::StrCat(1900 + 2 * i, "-01-01"));
+      period->set_end_date(absl::StrCat(1900 + 2 * i, "-12-31"));
+    }
+    change(*request.mutable_country());
+    return RefusedField(core_->UpdateCountry(request, Admin()));
+  };
+  auto nothing = [](v1::Country&) {};
+  EXPECT_EQ(history(static_cast<int>(kMaxEmnHistoryPeriods), nothing), "");
+  EXPECT_EQ(history(static_cast<int>(kMaxEmnHistoryPeriods) + 1, nothing),
+            "country.emn_history");
+  EXPECT_EQ(history(1,
+                    [](v1::Country& c) {
+                      c.mutable_emn_history(0)->mutable_source()->set_citation(
+                          std::string(kMaxCitationLength + 1, 'c'));
+                    }),
+            "country.emn_history[0].source.citation");
+  EXPECT_EQ(
+      history(1,
+              [](v1::Country& c) {
+                c.mutable_emn_history(0)->mutable_source()->set_accessed_date(
+                    "yesterday");
+              }),
+      "country.emn_history[0].source.accessed_date");
+
+  auto organisation = [&](auto change) {
+    v1::UpdateOrganisationRequest request;
+    request.mutable_organisation()->set_id("IOM");
+    request.mutable_organisation()->set_name("IOM");
+    request.mutable_organisation()->set_kind(
+        v1::ORGANISATION_KIND_INTERNATIONAL_ORGANISATION);
+    change(*request.mutable_organisation());
+    return RefusedField(core_->UpdateOrganisation(request, Admin()));
+  };
+  EXPECT_EQ(organisation([](v1::Organisation& o) {
+              o.set_url(std::string(kMaxUrlLength, 'u'));
+              o.set_name(std::string(kMaxNameLength, 'n'));
+            }),
+            "");
+  EXPECT_EQ(organisation([](v1::Organisation& o) {
+              o.set_url(std::string(kMaxUrlLength + 1, 'u'));
+            }),
+            "organisation.url");
+  EXPECT_EQ(organisation([](v1::Organisation& o) {
+              o.set_kind(static_cast<v1::OrganisationKind>(77));
+            }),
+            "organisation.kind");
+}
+
+TEST_F(RegistryCoreTest, AResourceOverTheSizeCapIsRefused) {
+  // Each field within its own limit, the whole over the cap: 15 periods
+  // each citing a long source.
+  v1::UpdateCountryRequest request;
+  request.mutable_country()->set_code("NO");
+  request.mutable_update_mask()->add_paths("emn_history");
+  for (int i = 0; i < 15; ++i) {
+    auto* period = request.mutable_country()->add_emn_history();
+    period->set_status(v1::EMN_STATUS_OBSERVER);
+    period->set_start_date(absl::StrCat(1900 + 2 * i, "-01-01"));
+    period->set_end_date(absl::StrCat(1900 + 2 * i, "-12-31"));
+    period->mutable_source()->set_citation(std::string(500, 'c'));
+  }
+  // The stored resource is the current one with the new history; make it
+  // exactly kMaxResourceBytes, then one byte more.
+  v1::GetCountryRequest get;
+  get.set_code("NO");
+  v1::Country stored = core_->GetCountry(get)->country();
+  stored.clear_emn_status();
+  stored.clear_region_ids();
+  stored.clear_revision();
+  stored.clear_etag();
+  stored.clear_create_time();
+  stored.clear_update_time();
+  stored.clear_last_changed_by();
+  *stored.mutable_emn_history() = request.country().emn_history();
+  const size_t size = stored.ByteSizeLong();
+  ASSERT_LT(size, kMaxResourceBytes);
+  const size_t pad = kMaxResourceBytes - size;
+  ASSERT_LT(pad, 500u);
+  auto* last = request.mutable_country()->mutable_emn_history(14);
+  last->mutable_source()->set_citation(std::string(500 + pad + 1, 'c'));
+  auto over = core_->UpdateCountry(request, Admin());
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(RefusedField(over), "country");
+  EXPECT_THAT(over.status().message(),
+              HasSubstr(absl::StrCat(kMaxResourceBytes + 1, " bytes")));
+  last->mutable_source()->set_citation(std::string(500 + pad, 'c'));
+  auto at_limit = core_->UpdateCountry(request, Admin());
+  EXPECT_TRUE(at_limit.ok()) << at_limit.status();
+}
+
+TEST_F(RegistryCoreTest, EachKindHoldsAtMostTheCap) {
+  v1::ListOrganisationsRequest list;
+  const int seeded = core_->ListOrganisations(list)->total_size();
+  for (size_t i = seeded; i < kMaxResourcesPerKind; ++i) {
+    v1::CreateOrganisationRequest request;
+    request.mutable_organisation()->set_id(absl::StrCat("O", i));
+    request.mutable_organisation()->set_name("o");
+    request.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_NGO);
+    ASSERT_TRUE(core_->CreateOrganisation(request, Admin()).ok()) << i;
+  }
+  v1::CreateOrganisationRequest one_more;
+  one_more.mutable_organisation()->set_id("ONE_MORE");
+  one_more.mutable_organisation()->set_name("o");
+  one_more.mutable_organisation()->set_kind(v1::ORGANISATION_KIND_NGO);
+  auto refused = core_->CreateOrganisation(one_more, Admin());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(refused.status().message(),
+              HasSubstr(absl::StrCat(kMaxResourcesPerKind)));
+
+  CoreOptions options;
+  options.history_revisions = kMaxHistoryRevisions + 1;
+  auto store = std::make_unique<FakeStore>(&state_);
+  EXPECT_EQ(RegistryCore::Open(std::move(store), Reference(), options)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(RegistryCoreTest, CreatedCountryIsStoredWithRevisionAndEtag) {
   v1::CreateCountryRequest request;
   request.mutable_country()->set_code("XK");
@@ -398,6 +766,63 @@ TEST_F(RegistryCoreTest, OrganisationLifecycle) {
   auto agencies = core_->ListOrganisations(list);
   ASSERT_TRUE(agencies.ok());
   EXPECT_EQ(agencies->total_size(), 5);
+}
+
+// Answers as thb-cooperation would: `cited` ids are cited by record
+// "rec-1"; with `down`, it cannot be reached.
+class FakeCitations : public Citations {
+ public:
+  absl::StatusOr<std::optional<std::string>> FirstCitingRecord(
+      ResourceKind, const std::string& id, absl::Time) const override {
+    ++asked;
+    if (down) return absl::UnavailableError("cooperation down");
+    if (cited.count(id)) return std::string("rec-1");
+    return std::nullopt;
+  }
+
+  std::set<std::string> cited;
+  bool down = false;
+  mutable int asked = 0;
+};
+
+TEST_F(RegistryCoreTest, DeletingWhatRecordsCiteIsRefused) {
+  FakeCitations citations;
+  citations.cited = {"SAHEL", "IOM"};
+  CoreOptions options;
+  options.citations = &citations;
+  Reopen(options);
+
+  v1::DeleteRegionRequest region;
+  region.set_id("SAHEL");
+  auto refused = core_->DeleteRegion(region, Admin());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("\"rec-1\""));
+  EXPECT_EQ(ErrorReason(refused.status()), "REGION_IN_USE");
+  v1::DeleteOrganisationRequest organisation;
+  organisation.set_id("IOM");
+  EXPECT_EQ(
+      ErrorReason(core_->DeleteOrganisation(organisation, Admin()).status()),
+      "ORGANISATION_IN_USE");
+  EXPECT_EQ(core_->revision(), 1);
+
+  // An unknown id is NOT_FOUND without asking.
+  const int asked = citations.asked;
+  region.set_id("ATLANTIS");
+  EXPECT_EQ(core_->DeleteRegion(region, Admin()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(citations.asked, asked);
+
+  citations.down = true;
+  organisation.set_id("CEPOL");
+  EXPECT_EQ(core_->DeleteOrganisation(organisation, Admin()).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(core_->revision(), 1);
+
+  citations.down = false;
+  EXPECT_TRUE(core_->DeleteOrganisation(organisation, Admin()).ok());
+  region.set_id("NORTH_AFRICA");
+  EXPECT_TRUE(core_->DeleteRegion(region, Admin()).ok());
+  EXPECT_EQ(core_->revision(), 3);
 }
 
 TEST_F(RegistryCoreTest, FailedCommitChangesNothing) {

@@ -17,10 +17,12 @@ std::optional<std::string> RegistrySnapshot::CanonicalCountry(
     std::string_view code) const {
   std::string upper(code);
   absl::AsciiStrToUpper(&upper);
+  // An exact code wins, as in the registry: an alias that a registry stored
+  // before it checked for conflicts must not take over another's code.
+  if (countries.contains(upper)) return upper;
   if (auto alias = aliases.find(upper); alias != aliases.end()) {
     return alias->second;
   }
-  if (countries.contains(upper)) return upper;
   return std::nullopt;
 }
 

@@ -61,7 +61,8 @@ struct RegistrySnapshot {
   absl::flat_hash_map<std::string, v1::Region> regions;
   absl::flat_hash_map<std::string, v1::Organisation> organisations;
 
-  // The canonical code of a code or alias (any case), if the registry has it.
+  // The canonical code of a code or alias (any case; an exact code before
+  // an alias), if the registry has it.
   std::optional<std::string> CanonicalCountry(std::string_view code) const;
   // EMN_STATUS_NONE for a country the registry does not have.
   v1::EmnStatus StatusOn(const std::string& canonical_code,
