@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -1121,6 +1122,66 @@ int32_t Clamp(int64_t count) {
 }
 
 }  // namespace
+
+namespace {
+
+template <typename Repeated>
+void SortUnique(Repeated* values) {
+  std::sort(values->begin(), values->end());
+  values->erase(std::unique(values->begin(), values->end()), values->end());
+}
+
+void CanonicalizeFilter(RecordFilter* filter,
+                        const registry::RegistrySnapshot& registry) {
+  // A country's code where the registry knows one (a partner id may name an
+  // organisation instead).
+  auto canonical = [&registry](std::string* code) {
+    if (registry.organisations.contains(*code)) return;
+    if (std::optional<std::string> country = registry.CanonicalCountry(*code)) {
+      *code = *std::move(country);
+    }
+  };
+  for (std::string& id : *filter->mutable_partner_ids()) canonical(&id);
+  for (std::string& code : *filter->mutable_reporting_countries()) {
+    canonical(&code);
+  }
+  SortUnique(filter->mutable_kinds());
+  SortUnique(filter->mutable_thematic_areas());
+  SortUnique(filter->mutable_forms());
+  SortUnique(filter->mutable_partner_kinds());
+  SortUnique(filter->mutable_partner_ids());
+  SortUnique(filter->mutable_target_regions());
+  SortUnique(filter->mutable_reporting_countries());
+  SortUnique(filter->mutable_emn_statuses());
+  SortUnique(filter->mutable_tags());
+}
+
+}  // namespace
+
+void CanonicalizeQuery(CountryQuery* query,
+                       const registry::RegistrySnapshot& registry) {
+  query->DiscardUnknownFields();
+  stats::v1::CountryQueryList* list = nullptr;
+  switch (query->expr_case()) {
+    case CountryQuery::kFilter:
+      CanonicalizeFilter(query->mutable_filter(), registry);
+      return;
+    case CountryQuery::kAllOf:
+      list = query->mutable_all_of();
+      break;
+    case CountryQuery::kAnyOf:
+      list = query->mutable_any_of();
+      break;
+    case CountryQuery::kDifference:
+      list = query->mutable_difference();
+      break;
+    case CountryQuery::EXPR_NOT_SET:
+      return;
+  }
+  for (CountryQuery& child : *list->mutable_queries()) {
+    CanonicalizeQuery(&child, registry);
+  }
+}
 
 absl::Status ValidateQuery(const CountryQuery& query,
                            const registry::RegistrySnapshot& registry,

@@ -55,6 +55,15 @@ absl::Status ValidateQuery(const stats::v1::CountryQuery& query,
                            const registry::RegistrySnapshot& registry,
                            std::string_view field);
 
+// Rewrites a query that ValidateQuery passed into the one form of every
+// query that asks the same: country codes and aliases as canonical codes
+// (through `registry`, in reporting_countries and partner_ids), every
+// repeated field of every filter sorted with duplicates dropped, unknown
+// fields dropped. Queries that differ only so become byte-equal, so that
+// they share one cached answer; the engine answers both alike.
+void CanonicalizeQuery(stats::v1::CountryQuery* query,
+                       const registry::RegistrySnapshot& registry);
+
 // The answers of StatisticsService over `index`, with EMN statuses judged on
 // `as_of` through `registry`. Each validates its query (ValidateQuery), then
 // fills the response but for the revisions of `as_of` and the cache status,

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "services/aggregator/index_follower.h"
+#include "services/aggregator/query_engine.h"
 #include "services/aggregator/response_cache.h"
 #include "services/registry/client/registry_mirror.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
@@ -60,7 +61,7 @@ class StatsService final
                                   std::string_view method, Compute compute);
 
   template <typename Request, typename Response, typename Compute>
-  absl::StatusOr<Response> Answer(const Request& request, absl::Time deadline,
+  absl::StatusOr<Response> Answer(const Request& request, const StopWhen& stop,
                                   std::string_view method,
                                   const Compute& compute);
 
