@@ -15,10 +15,12 @@
 namespace thb::aggregator {
 
 // The gRPC face of the statistics engine. Each call runs on the executor
-// (it may wait for a revision and talks to Redis): it waits for the index to
-// reach `min_cooperation_revision`, then answers from the shared cache or
-// computes over the index, and says which revisions it was computed at and
-// whether it came from the cache.
+// (it may wait for a revision and talks to Redis): it refuses a
+// `min_cooperation_revision` beyond the store's (OUT_OF_RANGE) and waits for
+// the index to reach one within it, validates and canonicalizes the request,
+// then answers from the shared cache or computes over the index (stopping at
+// the deadline or when the call is cancelled), and says which revisions it
+// was computed at and whether it came from the cache.
 class StatsService final
     : public stats::v1::StatisticsService::CallbackService {
  public:
