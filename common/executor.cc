@@ -2,9 +2,12 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace thb {
 
-Executor::Executor(int threads) {
+Executor::Executor(int threads, int max_queued)
+    : max_queued_(max_queued < 1 ? 1 : max_queued) {
   if (threads < 1) threads = 1;
   threads_.reserve(static_cast<size_t>(threads));
   for (int i = 0; i < threads; ++i) {
@@ -18,6 +21,18 @@ Executor::~Executor() {
     stopping_ = true;
   }
   for (std::thread& thread : threads_) thread.join();
+}
+
+absl::Status Executor::TrySchedule(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  if (static_cast<int>(tasks_.size()) >= max_queued_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the server is overloaded: ", tasks_.size(),
+                     " tasks already wait, the limit is ", max_queued_,
+                     "; retry with backoff"));
+  }
+  tasks_.push_back(std::move(task));
+  return absl::OkStatus();
 }
 
 void Executor::Schedule(std::function<void()> task) {

@@ -22,6 +22,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 
 namespace thb {
@@ -167,6 +168,16 @@ absl::Status Server::Start() {
   builder_.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder_.SetMaxReceiveMessageSize(options_.max_receive_message_bytes);
   builder_.SetMaxSendMessageSize(options_.max_send_message_bytes);
+  builder_.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                              options_.max_concurrent_streams);
+  if (options_.resource_quota_bytes > 0 || options_.max_threads > 0) {
+    grpc::ResourceQuota quota("thb-server");
+    if (options_.resource_quota_bytes > 0) {
+      quota.Resize(static_cast<size_t>(options_.resource_quota_bytes));
+    }
+    if (options_.max_threads > 0) quota.SetMaxThreads(options_.max_threads);
+    builder_.SetResourceQuota(quota);
+  }
 
   server_ = builder_.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {

@@ -1,6 +1,7 @@
 #ifndef THB_COMMON_SERVER_H_
 #define THB_COMMON_SERVER_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <set>
@@ -51,6 +52,14 @@ struct ServerOptions {
   absl::Duration keepalive_timeout = absl::Seconds(10);
   int max_receive_message_bytes = 64 << 20;
   int max_send_message_bytes = 64 << 20;
+  // Calls one connection may carry at once (HTTP/2 streams); the client
+  // queues the rest. Bounds what one caller holds on its own.
+  int max_concurrent_streams = 100;
+  // gRPC's resource quota for this server: the memory its connections and
+  // calls may hold before it stops reading new data, and the threads it
+  // may run. 0 leaves gRPC's own (unbounded) defaults.
+  int64_t resource_quota_bytes = int64_t{512} << 20;
+  int max_threads = 256;
   ServerSecurity security;
   // A plaintext port on `host` that serves grpc.health.v1.Health and nothing
   // else, for probes that cannot speak TLS (Kubernetes'); 0 picks a free

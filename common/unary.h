@@ -41,21 +41,23 @@ grpc::ServerUnaryReactor* OffloadUnaryInto(grpc::CallbackServerContext* context,
                                            Response* response,
                                            std::string domain, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor->Schedule([reactor, context, response, domain = std::move(domain),
-                      work = std::move(work)]() mutable {
-    if (context->IsCancelled()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                                   "the call was cancelled before it ran"));
-      return;
-    }
-    const absl::Status status = work(response);
-    if (status.ok()) {
-      reactor->Finish(grpc::Status::OK);
-    } else {
-      response->Clear();
-      reactor->Finish(ToGrpcStatus(status, domain));
-    }
-  });
+  // The domain is copied: a refused task is dropped with its captures.
+  absl::Status admitted = executor->TrySchedule(
+      [reactor, context, response, domain, work = std::move(work)]() mutable {
+        if (context->IsCancelled()) {
+          reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                                       "the call was cancelled before it ran"));
+          return;
+        }
+        const absl::Status status = work(response);
+        if (status.ok()) {
+          reactor->Finish(grpc::Status::OK);
+        } else {
+          response->Clear();
+          reactor->Finish(ToGrpcStatus(status, domain));
+        }
+      });
+  if (!admitted.ok()) reactor->Finish(ToGrpcStatus(admitted, domain));
   return reactor;
 }
 

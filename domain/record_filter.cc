@@ -33,9 +33,21 @@ std::string Path(std::string_view prefix, std::string_view field, int index) {
   return absl::StrCat(Path(prefix, field), "[", index, "]");
 }
 
+// One violation for a field over kMaxFilterValues, and none for its values:
+// a request over the limit would otherwise get a message as large as it.
+bool TooMany(int size, std::string_view prefix, std::string_view field,
+             std::vector<FieldViolation>& out) {
+  if (size <= kMaxFilterValues) return false;
+  out.push_back({Path(prefix, field),
+                 absl::StrCat("has ", size, " values, more than the limit of ",
+                              kMaxFilterValues)});
+  return true;
+}
+
 void CheckEnums(const RepeatedField<int>& values,
                 const EnumDescriptor* descriptor, std::string_view prefix,
                 std::string_view field, std::vector<FieldViolation>& out) {
+  if (TooMany(values.size(), prefix, field, out)) return;
   for (int i = 0; i < values.size(); ++i) {
     const auto* value = descriptor->FindValueByNumber(values[i]);
     if (value == nullptr) {
@@ -81,6 +93,7 @@ void CheckStrings(const RepeatedPtrField<std::string>& values,
                   bool (*valid)(const std::string&), std::string_view what,
                   std::string_view prefix, std::string_view field,
                   std::vector<FieldViolation>& out) {
+  if (TooMany(values.size(), prefix, field, out)) return;
   for (int i = 0; i < values.size(); ++i) {
     if (!valid(values[i])) {
       out.push_back(
@@ -102,6 +115,7 @@ void CheckYear(int year, std::string_view prefix, std::string_view field,
 
 // CheckEnums without messages: every value named and known.
 bool AllKnown(const RepeatedField<int>& values, bool (*is_valid)(int)) {
+  if (values.size() > kMaxFilterValues) return false;
   return std::all_of(values.begin(), values.end(), [is_valid](int value) {
     return value != 0 && is_valid(value);
   });
@@ -109,6 +123,7 @@ bool AllKnown(const RepeatedField<int>& values, bool (*is_valid)(int)) {
 
 bool AllPass(const RepeatedPtrField<std::string>& values,
              bool (*valid)(const std::string&)) {
+  if (values.size() > kMaxFilterValues) return false;
   return std::all_of(values.begin(), values.end(), valid);
 }
 

@@ -16,14 +16,19 @@ namespace thb::domain {
 // outside this range is a typo.
 inline constexpr int kMinFilterYear = 1900;
 inline constexpr int kMaxFilterYear = 2100;
+// Values one repeated field of a filter may hold: room for every country
+// (ISO 3166-1 has 249) and organisation as partners; more only costs. Over
+// it, INVALID_ARGUMENT naming the field, the count and this limit.
+inline constexpr int kMaxFilterValues = 512;
 
-// Checks every field of `filter`: enum values that are UNSPECIFIED or
-// unknown, years outside kMinFilterYear..kMaxFilterYear or from_year after
-// to_year, country codes that are not two letters, region and partner ids
-// that are not upper-case identifiers, tags that are not lower-kebab.
-// INVALID_ARGUMENT with one violation per wrong value, each naming its path
-// under `field_prefix` ("filter" gives "filter.thematic_areas[1]"; an empty
-// prefix gives "thematic_areas[1]").
+// Checks every field of `filter`: fields with more than kMaxFilterValues
+// values (one violation naming the field, not its values), enum values that are
+// UNSPECIFIED or unknown, years outside kMinFilterYear..kMaxFilterYear or
+// from_year after to_year, country codes that are not two letters, region and
+// partner ids that are not upper-case identifiers, tags that are not
+// lower-kebab. INVALID_ARGUMENT with one violation per wrong value, each naming
+// its path under `field_prefix` ("filter" gives "filter.thematic_areas[1]"; an
+// empty prefix gives "thematic_areas[1]").
 absl::Status ValidateFilter(const cooperation::v1::RecordFilter& filter,
                             std::string_view field_prefix);
 // Whether ValidateFilter passes `filter` (the statistics form of the same

@@ -41,6 +41,62 @@ int64_t IndexFollower::revision() const {
   return published_revision_.load(std::memory_order_acquire);
 }
 
+namespace {
+
+void RaiseTo(std::atomic<int64_t>& value, int64_t candidate) {
+  int64_t current = value.load(std::memory_order_relaxed);
+  while (candidate > current &&
+         !value.compare_exchange_weak(current, candidate,
+                                      std::memory_order_acq_rel)) {
+  }
+}
+
+}  // namespace
+
+int64_t IndexFollower::store_revision() const {
+  return store_revision_.load(std::memory_order_acquire);
+}
+
+absl::Status IndexFollower::CheckReachable(int64_t revision,
+                                           absl::Time deadline) const {
+  auto known = [this] { return std::max(store_revision(), this->revision()); };
+  if (revision <= known()) return absl::OkStatus();
+  // A write acknowledged a moment ago may not have reached the watch yet:
+  // the store itself says whether the revision exists.
+  const absl::Time asked = absl::Now();
+  absl::MutexLock lock(&probe_mu_);
+  if (revision <= known()) return absl::OkStatus();
+  if (last_probe_start_ < asked) {
+    const absl::Time start = absl::Now();
+    v1::ListRecordsRequest request;
+    request.set_page_size(1);
+    v1::ListRecordsResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(
+        std::min(deadline, absl::Now() + kStoreProbeTimeout)));
+    const grpc::Status status =
+        stub_->ListRecords(&context, request, &response);
+    if (!status.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot learn whether min_cooperation_revision ",
+                       revision, " exists: asking the cooperation service at ",
+                       options_.address, " failed: ", status.error_message()));
+    }
+    RaiseTo(store_revision_, response.revision());
+    // Only an answer counts for those who waited: a failed probe is tried
+    // again by the next caller.
+    last_probe_start_ = start;
+  }
+  if (revision <= known()) return absl::OkStatus();
+  return WithReason(
+      absl::OutOfRangeError(absl::StrCat(
+          "min_cooperation_revision ", revision,
+          " is beyond the cooperation store's current revision ", known())),
+      "REVISION_NOT_YET_WRITTEN",
+      {{"min_cooperation_revision", absl::StrCat(revision)},
+       {"store_revision", absl::StrCat(known())}});
+}
+
 int IndexFollower::lists() const {
   absl::ReaderMutexLock lock(&index_mu_);
   return lists_;
@@ -125,6 +181,7 @@ absl::Status IndexFollower::Relist() {
                                                  status.error_message()));
     }
     if (revision < 0) revision = response.revision();
+    RaiseTo(store_revision_, response.revision());
     for (const auto& record : response.records()) fresh->Upsert(record);
     request.set_page_token(response.next_page_token());
   } while (!request.page_token().empty());
@@ -149,6 +206,7 @@ grpc::Status IndexFollower::WatchFrom(int64_t revision) {
   auto reader = stub_->Watch(&context, request);
   v1::WatchResponse response;
   while (reader->Read(&response)) {
+    RaiseTo(store_revision_, response.revision());
     if (response.changes().empty()) continue;
     absl::MutexLock lock(&index_mu_);
     for (const auto& change : response.changes()) {

@@ -27,6 +27,9 @@ namespace thb::aggregator {
 // under a shared lock while changes apply under an exclusive one.
 class IndexFollower {
  public:
+  // How long asking the store its revision may take (CheckReachable).
+  static constexpr absl::Duration kStoreProbeTimeout = absl::Seconds(1);
+
   struct Options {
     absl::Duration call_timeout = absl::Seconds(60);
     absl::Duration initial_backoff = absl::Milliseconds(100);
@@ -50,6 +53,17 @@ class IndexFollower {
   int64_t revision() const;
   // How many full lists were made.
   int lists() const;
+  // The highest revision the cooperation store said it had (in a list page
+  // or a watch batch): the index may lag it, never lead it.
+  int64_t store_revision() const;
+
+  // OK when `revision` exists in the store, so that waiting for it can
+  // end: at or below store_revision(), or else below what the store
+  // answers when asked again (one small list call, bounded by
+  // kStoreProbeTimeout and `deadline`, shared by concurrent callers).
+  // OUT_OF_RANGE naming both revisions when it is beyond the store's;
+  // UNAVAILABLE when the store cannot be asked.
+  absl::Status CheckReachable(int64_t revision, absl::Time deadline) const;
 
   // Waits until the index holds at least `revision`, or `deadline`;
   // DEADLINE_EXCEEDED naming the revision and the one reached.
@@ -85,6 +99,13 @@ class IndexFollower {
   // reactor thread never waits for a batch of changes being applied.
   std::atomic<int64_t> published_revision_{0};
   std::atomic<bool> published_synced_{false};
+  // Raised (never lowered) by lists, watches and probes.
+  mutable std::atomic<int64_t> store_revision_{0};
+  // One probe at a time; callers that waited for one reuse its answer.
+  mutable absl::Mutex probe_mu_;
+  // When the last probe that got an answer started.
+  mutable absl::Time last_probe_start_ ABSL_GUARDED_BY(probe_mu_) =
+      absl::InfinitePast();
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,6 +75,14 @@ std::string EnumValueName(uint32_t value) {
 
 // ---------------------------------------------------------------- validation
 
+int FilterValues(const RecordFilter& filter) {
+  return filter.kinds_size() + filter.thematic_areas_size() +
+         filter.forms_size() + filter.partner_kinds_size() +
+         filter.partner_ids_size() + filter.target_regions_size() +
+         filter.reporting_countries_size() + filter.emn_statuses_size() +
+         filter.tags_size();
+}
+
 struct PendingFilter {
   const RecordFilter* filter;
   std::string path;
@@ -88,6 +97,16 @@ class QueryValidator {
   absl::Status Validate(const CountryQuery& query) {
     if (absl::Status shape = CheckShape(query, field_, 1); !shape.ok()) {
       return shape;
+    }
+    int64_t values = 0;
+    for (const PendingFilter& pending : filters_) {
+      values += FilterValues(*pending.filter);
+    }
+    if (values > kMaxQueryFilterValues) {
+      return InvalidArgument(
+          field_, absl::StrCat("has ", values,
+                               " filter values in all, more than the limit of ",
+                               kMaxQueryFilterValues));
     }
     std::vector<FieldViolation> violations;
     for (const PendingFilter& pending : filters_) {
@@ -160,6 +179,9 @@ class QueryValidator {
     auto check =
         [&](const google::protobuf::RepeatedPtrField<std::string>& values,
             std::string_view name, auto known, std::string_view what) {
+          if (malformed.contains(absl::StrCat(path, ".", ToAbsl(name)))) {
+            return;
+          }
           for (int i = 0; i < values.size(); ++i) {
             std::string item =
                 absl::StrCat(path, ".", ToAbsl(name), "[", i, "]");
@@ -203,7 +225,7 @@ class QueryValidator {
 // QueryValidator, which finds the same faults and names them.
 bool QuickValid(const CountryQuery& query,
                 const registry::RegistrySnapshot& registry, int depth,
-                int& nodes) {
+                int& nodes, int& values) {
   if (depth > kMaxQueryDepth || ++nodes > kMaxQueryNodes) return false;
   const stats::v1::CountryQueryList* list = nullptr;
   switch (query.expr_case()) {
@@ -211,6 +233,8 @@ bool QuickValid(const CountryQuery& query,
       return false;
     case CountryQuery::kFilter: {
       const RecordFilter& filter = query.filter();
+      values += FilterValues(filter);
+      if (values > kMaxQueryFilterValues) return false;
       if (!domain::IsValidFilter(filter)) return false;
       // A valid filter's partner ids are upper case, so the country lookup
       // CanonicalCountry would make after upper-casing is a lookup of the
@@ -249,7 +273,7 @@ bool QuickValid(const CountryQuery& query,
   }
   if (list->queries().empty()) return false;
   for (const CountryQuery& child : list->queries()) {
-    if (!QuickValid(child, registry, depth + 1, nodes)) return false;
+    if (!QuickValid(child, registry, depth + 1, nodes, values)) return false;
   }
   return true;
 }
@@ -454,13 +478,66 @@ StatusTables& SharedStatusTables() {
   return *tables;
 }
 
+// Whether a computation must stop, as StopWhen says: looked at on the first
+// Spend and then every kStopCheckWords words, so that a small answer reads
+// no clock at all. Once it says stop it keeps saying so; the computation
+// then unwinds with whatever it has, and its caller returns status().
+class Stopper {
+ public:
+  explicit Stopper(const StopWhen& when) : when_(when) {}
+
+  // Counts `words` of work; false once the computation must stop.
+  bool Spend(size_t words) {
+    if (!status_.ok()) return false;
+    spent_ += words;
+    if (spent_ < next_look_) return true;
+    next_look_ = spent_ + kStopCheckWords;
+    return Look();
+  }
+  bool stopped() const { return !status_.ok(); }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  bool Look() {
+    if (when_.cancelled && when_.cancelled()) {
+      status_ = absl::CancelledError(
+          "the call was cancelled while its answer was being computed");
+    } else if (when_.deadline != absl::InfiniteFuture() &&
+               absl::Now() >= when_.deadline) {
+      status_ = absl::DeadlineExceededError(
+          "the answer could not be computed before the deadline");
+    }
+    return status_.ok();
+  }
+
+  const StopWhen& when_;
+  size_t spent_ = 0;
+  size_t next_look_ = 0;
+  absl::Status status_;
+};
+
+// An answer over one of the limits on answers; `seen` may be a lower bound
+// (counting stops past the limit).
+absl::Status TooLarge(std::string_view what, int64_t seen, int limit,
+                      std::string_view advice) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("the answer would have more than the limit of ", limit, " ",
+                   ToAbsl(what), " (at least ", seen, "); ", ToAbsl(advice)));
+}
+
 class Evaluator {
  public:
   Evaluator(const RecordIndex& index,
-            const registry::RegistrySnapshot& registry, absl::CivilDay as_of)
+            const registry::RegistrySnapshot& registry, absl::CivilDay as_of,
+            const StopWhen& stop)
       : index_(index),
         words_(index.words()),
-        statuses_(SharedStatusTables().Get(index, registry, as_of)) {}
+        statuses_(SharedStatusTables().Get(index, registry, as_of)),
+        stop_(stop) {}
+
+  bool stopped() const { return stop_.stopped(); }
+  const absl::Status& stop_status() const { return stop_.status(); }
+  bool Spend(size_t words) const { return stop_.Spend(words); }
 
   size_t country_count() const { return index_.country_count(); }
 
@@ -480,7 +557,8 @@ class Evaluator {
         return LeafCountries(Compile(query.filter()));
       case CountryQuery::kAllOf: {
         CountrySet result = Countries(query.all_of().queries(0));
-        for (int i = 1; i < query.all_of().queries_size() && !result.Empty();
+        for (int i = 1;
+             i < query.all_of().queries_size() && !result.Empty() && !stopped();
              ++i) {
           result.And(Countries(query.all_of().queries(i)));
         }
@@ -488,15 +566,16 @@ class Evaluator {
       }
       case CountryQuery::kAnyOf: {
         CountrySet result = Countries(query.any_of().queries(0));
-        for (int i = 1; i < query.any_of().queries_size(); ++i) {
+        for (int i = 1; i < query.any_of().queries_size() && !stopped(); ++i) {
           result.Or(Countries(query.any_of().queries(i)));
         }
         return result;
       }
       case CountryQuery::kDifference: {
         CountrySet result = Countries(query.difference().queries(0));
-        for (int i = 1;
-             i < query.difference().queries_size() && !result.Empty(); ++i) {
+        for (int i = 1; i < query.difference().queries_size() &&
+                        !result.Empty() && !stopped();
+             ++i) {
           result.AndNot(Countries(query.difference().queries(i)));
         }
         return result;
@@ -515,6 +594,7 @@ class Evaluator {
     Bits selection(words_, 0);
     CountrySet outside(country_count());
     for (const RecordFilter* filter : filters) {
+      if (stopped()) return selection;
       const Plan plan = Compile(*filter);
       const Bits leaf = LeafSelection(plan);
       for (size_t i = 0; i < words_; ++i) selection[i] |= leaf[i];
@@ -523,7 +603,7 @@ class Evaluator {
     // Filters under all_of and difference may select records of countries
     // outside the answer; when none do, there is nothing to take out.
     outside.AndNot(answer);
-    if (outside.Empty()) return selection;
+    if (outside.Empty() || !Spend(words_)) return selection;
     const CountryId* country = index_.country_data();
     for (size_t i = 0; i < words_; ++i) {
       for (Word word = selection[i]; word != 0; word &= word - 1) {
@@ -586,10 +666,24 @@ class Evaluator {
   }
 
   // The values of `dimension` among the selected records, with a count
-  // bounded by the answer's size.
+  // bounded by the answer's size. Stops at `max_values` + 1 values: a
+  // caller that gets more than `max_values` refuses the answer, and the
+  // values of a field grow with the data (tags, partners).
   std::vector<ValueBits> Values(Dimension dimension, const Bits& selection,
-                                const CountrySet& answer, bool records) {
+                                const CountrySet& answer, bool records,
+                                int max_values) {
     std::vector<ValueBits> values;
+    const int bound = answer.Count();
+    // Tallies `entry` and keeps it if selected records have it, naming it
+    // only then; false once no more values are wanted.
+    auto keep = [&](ValueBits entry, auto name) {
+      if (!Spend(words_)) return false;
+      entry.tally = CountValue(selection, entry, bound, records);
+      if (entry.tally.found == 0) return true;
+      entry.value = name();
+      values.push_back(std::move(entry));
+      return static_cast<int>(values.size()) <= max_values;
+    };
     auto from_postings = [&](Field field, bool is_enum, auto name_of) {
       for (uint32_t value = 0; value < index_.value_count(field); ++value) {
         if ((is_enum && value == 0) ||
@@ -597,9 +691,8 @@ class Evaluator {
           continue;
         }
         ValueBits entry;
-        entry.value = name_of(value);
         entry.posting = index_.posting(field, value);
-        values.push_back(std::move(entry));
+        if (!keep(std::move(entry), [&] { return name_of(value); })) return;
       }
     };
     // Values of a field that the index names (partner ids, regions, tags).
@@ -607,6 +700,14 @@ class Evaluator {
       return [this, field](uint32_t value) {
         return std::string(index_.value_name(field, value));
       };
+    };
+    // Values built for the dimension, in order.
+    auto owned = [&](std::vector<std::pair<std::string, Bits>> built) {
+      for (auto& [name, bits] : built) {
+        ValueBits entry;
+        entry.owned = std::move(bits);
+        if (!keep(std::move(entry), [&] { return std::move(name); })) return;
+      }
     };
     switch (dimension) {
       case stats::v1::DIMENSION_KIND:
@@ -627,6 +728,7 @@ class Evaluator {
         break;
       case stats::v1::DIMENSION_PARTNER:
         from_postings(Field::kPartnerId, false, named(Field::kPartnerId));
+        if (static_cast<int>(values.size()) > max_values) break;
         from_postings(Field::kAnonymousPartner, true, [](uint32_t value) {
           return absl::StrCat(
               "<", EnumValueName<cooperation::v1::PartnerKind>(value), ">");
@@ -638,17 +740,21 @@ class Evaluator {
       case stats::v1::DIMENSION_TAG:
         from_postings(Field::kTag, false, named(Field::kTag));
         break;
-      case stats::v1::DIMENSION_REPORTING_COUNTRY:
+      case stats::v1::DIMENSION_REPORTING_COUNTRY: {
+        bool more = true;
         answer.ForEach([&](CountryId country) {
+          if (!more) return;
           ValueBits entry;
-          entry.value = index_.country_code(country);
           entry.posting = index_.posting(Field::kReportingCountry, country);
-          values.push_back(std::move(entry));
+          more = keep(std::move(entry),
+                      [&] { return index_.country_code(country); });
         });
         break;
+      }
       case stats::v1::DIMENSION_EMN_STATUS: {
         std::map<int, Bits> by_status;
         answer.ForEach([&](CountryId country) {
+          if (!Spend(words_)) return;
           Bits& bits = by_status[Status(country)];
           if (bits.empty()) bits.assign(words_, 0);
           const Bits& posting =
@@ -656,31 +762,21 @@ class Evaluator {
           const size_t n = std::min(words_, posting.size());
           for (size_t i = 0; i < n; ++i) bits[i] |= selection[i] & posting[i];
         });
+        std::vector<std::pair<std::string, Bits>> built;
         for (auto& [status, bits] : by_status) {
-          ValueBits entry;
-          entry.value =
-              registry::v1::EmnStatus_Name(static_cast<EmnStatus>(status));
-          entry.owned = std::move(bits);
-          values.push_back(std::move(entry));
+          built.emplace_back(
+              registry::v1::EmnStatus_Name(static_cast<EmnStatus>(status)),
+              std::move(bits));
         }
+        owned(std::move(built));
         break;
       }
       case stats::v1::DIMENSION_YEAR:
-        YearValues(selection, values);
+        owned(YearValues(selection));
         break;
       default:
         break;
     }
-    const int bound = answer.Count();
-    for (ValueBits& value : values) {
-      value.tally = CountValue(selection, value, bound, records);
-    }
-    // Values the selected records do not have.
-    values.erase(std::remove_if(values.begin(), values.end(),
-                                [](const ValueBits& value) {
-                                  return value.tally.found == 0;
-                                }),
-                 values.end());
     return values;
   }
 
@@ -702,6 +798,9 @@ class Evaluator {
     for (size_t begin = 0; begin < words_; begin += size) {
       if (begin > 0) size = std::min(size * 2, kBlockWords);
       const size_t end = std::min(words_, begin + size);
+      if (!Spend((end - begin) * std::max<size_t>(plan.groups.size(), 1))) {
+        break;
+      }
       Evaluate(plan, begin, end, block, scratch);
       for (size_t i = 0; i < end - begin; ++i) {
         for (Word word = block[i]; word != 0; word &= word - 1) {
@@ -813,7 +912,10 @@ class Evaluator {
   // Every record the filter selects.
   Bits LeafSelection(const Plan& plan) const {
     Bits bits(words_, 0);
-    if (plan.selects_nothing) return bits;
+    if (plan.selects_nothing ||
+        !Spend(words_ * std::max<size_t>(plan.groups.size(), 1))) {
+      return bits;
+    }
     std::vector<Word> scratch(words_);
     Evaluate(plan, 0, words_, bits.data(), scratch.data());
     if (plan.check_country || plan.check_years) {
@@ -856,7 +958,7 @@ class Evaluator {
     }
   }
 
-  void YearValues(const Bits& selection, std::vector<ValueBits>& values) {
+  std::vector<std::pair<std::string, Bits>> YearValues(const Bits& selection) {
     std::map<int32_t, Bits> by_year;
     auto add = [&](int32_t year, size_t word, Word mask) {
       Bits& bits = by_year[year];
@@ -864,6 +966,7 @@ class Evaluator {
       bits[word] |= mask;
     };
     for (size_t i = 0; i < words_; ++i) {
+      if (i % 64 == 0 && !Spend(64)) break;
       for (Word word = selection[i]; word != 0; word &= word - 1) {
         const int bit = LowestBit(word);
         const Slot slot = static_cast<Slot>(i * kWordBits + bit);
@@ -882,12 +985,12 @@ class Evaluator {
         }
       }
     }
+    std::vector<std::pair<std::string, Bits>> years;
+    years.reserve(by_year.size());
     for (auto& [year, bits] : by_year) {
-      ValueBits entry;
-      entry.value = absl::StrCat(year);
-      entry.owned = std::move(bits);
-      values.push_back(std::move(entry));
+      years.emplace_back(absl::StrCat(year), std::move(bits));
     }
+    return years;
   }
 
   bool Passes(const Plan& plan, Slot slot) const {
@@ -950,6 +1053,8 @@ class Evaluator {
   const RecordIndex& index_;
   const size_t words_;
   const std::shared_ptr<const StatusTable> statuses_;
+  // Spent by const evaluation too: a budget, not the state of an answer.
+  mutable Stopper stop_;
 };
 
 // ---------------------------------------------------------------- answers
@@ -1034,23 +1139,86 @@ absl::Status FullValidateQuery(const CountryQuery& query,
 
 }  // namespace internal
 
+namespace {
+
+template <typename Repeated>
+void SortUnique(Repeated* values) {
+  std::sort(values->begin(), values->end());
+  values->erase(std::unique(values->begin(), values->end()), values->end());
+}
+
+void CanonicalizeFilter(RecordFilter* filter,
+                        const registry::RegistrySnapshot& registry) {
+  // A country's code where the registry knows one (a partner id may name an
+  // organisation instead).
+  auto canonical = [&registry](std::string* code) {
+    if (registry.organisations.contains(*code)) return;
+    if (std::optional<std::string> country = registry.CanonicalCountry(*code)) {
+      *code = *std::move(country);
+    }
+  };
+  for (std::string& id : *filter->mutable_partner_ids()) canonical(&id);
+  for (std::string& code : *filter->mutable_reporting_countries()) {
+    canonical(&code);
+  }
+  SortUnique(filter->mutable_kinds());
+  SortUnique(filter->mutable_thematic_areas());
+  SortUnique(filter->mutable_forms());
+  SortUnique(filter->mutable_partner_kinds());
+  SortUnique(filter->mutable_partner_ids());
+  SortUnique(filter->mutable_target_regions());
+  SortUnique(filter->mutable_reporting_countries());
+  SortUnique(filter->mutable_emn_statuses());
+  SortUnique(filter->mutable_tags());
+}
+
+}  // namespace
+
+void CanonicalizeQuery(CountryQuery* query,
+                       const registry::RegistrySnapshot& registry) {
+  query->DiscardUnknownFields();
+  stats::v1::CountryQueryList* list = nullptr;
+  switch (query->expr_case()) {
+    case CountryQuery::kFilter:
+      CanonicalizeFilter(query->mutable_filter(), registry);
+      return;
+    case CountryQuery::kAllOf:
+      list = query->mutable_all_of();
+      break;
+    case CountryQuery::kAnyOf:
+      list = query->mutable_any_of();
+      break;
+    case CountryQuery::kDifference:
+      list = query->mutable_difference();
+      break;
+    case CountryQuery::EXPR_NOT_SET:
+      return;
+  }
+  for (CountryQuery& child : *list->mutable_queries()) {
+    CanonicalizeQuery(&child, registry);
+  }
+}
+
 absl::Status ValidateQuery(const CountryQuery& query,
                            const registry::RegistrySnapshot& registry,
                            std::string_view field) {
   int nodes = 0;
-  if (QuickValid(query, registry, 1, nodes)) return absl::OkStatus();
+  int values = 0;
+  if (QuickValid(query, registry, 1, nodes, values)) return absl::OkStatus();
   return QueryValidator(registry, field).Validate(query);
 }
 
 absl::StatusOr<stats::v1::CountCountriesResponse> CountCountries(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
-    absl::CivilDay as_of, const CountryQuery& query) {
+    absl::CivilDay as_of, const CountryQuery& query, const StopWhen& stop) {
   if (absl::Status status = ValidateQuery(query, registry, "query");
       !status.ok()) {
     return status;
   }
-  Evaluator evaluator(index, registry, as_of);
-  const Answer answer = Describe(evaluator, evaluator.Countries(query));
+  Evaluator evaluator(index, registry, as_of, stop);
+  const CountrySet countries = evaluator.Countries(query);
+  if (evaluator.stopped()) return evaluator.stop_status();
+  const Answer answer = Describe(evaluator, countries);
   stats::v1::CountCountriesResponse response;
   response.set_count(static_cast<int32_t>(answer.countries.size()));
   response.mutable_countries()->Reserve(
@@ -1068,7 +1236,7 @@ absl::StatusOr<stats::v1::CountCountriesResponse> CountCountries(
 absl::StatusOr<stats::v1::BreakdownResponse> Breakdown(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
     absl::CivilDay as_of, const CountryQuery& query, Dimension dimension,
-    Measure measure) {
+    Measure measure, const StopWhen& stop) {
   if (absl::Status status = ValidateQuery(query, registry, "query");
       !status.ok()) {
     return status;
@@ -1080,11 +1248,18 @@ absl::StatusOr<stats::v1::BreakdownResponse> Breakdown(
   if (absl::Status status = ValidateMeasure(measure); !status.ok()) {
     return status;
   }
-  Evaluator evaluator(index, registry, as_of);
+  Evaluator evaluator(index, registry, as_of, stop);
   const CountrySet answer = evaluator.Countries(query);
   const Bits selection = evaluator.Selection(query, answer);
   std::vector<ValueBits> values =
-      evaluator.Values(dimension, selection, answer, CountsRecords(measure));
+      evaluator.Values(dimension, selection, answer, CountsRecords(measure),
+                       kMaxBreakdownBuckets);
+  if (evaluator.stopped()) return evaluator.stop_status();
+  if (static_cast<int>(values.size()) > kMaxBreakdownBuckets) {
+    return TooLarge("buckets", static_cast<int64_t>(values.size()),
+                    kMaxBreakdownBuckets,
+                    "narrow the query or pick a dimension with fewer values");
+  }
   auto count_of = [measure](const ValueBits& value) {
     return CountsRecords(measure) ? value.tally.records
                                   : int64_t{value.tally.found};
@@ -1114,7 +1289,7 @@ absl::StatusOr<stats::v1::BreakdownResponse> Breakdown(
 absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
     absl::CivilDay as_of, const CountryQuery& query, Dimension row_dimension,
-    Dimension column_dimension, Measure measure) {
+    Dimension column_dimension, Measure measure, const StopWhen& stop) {
   if (absl::Status status = ValidateQuery(query, registry, "query");
       !status.ok()) {
     return status;
@@ -1131,14 +1306,25 @@ absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
   if (absl::Status status = ValidateMeasure(measure); !status.ok()) {
     return status;
   }
-  Evaluator evaluator(index, registry, as_of);
+  Evaluator evaluator(index, registry, as_of, stop);
   const CountrySet answer = evaluator.Countries(query);
   const Bits selection = evaluator.Selection(query, answer);
   const bool records = CountsRecords(measure);
-  std::vector<ValueBits> rows =
-      evaluator.Values(row_dimension, selection, answer, false);
+  constexpr std::string_view kNarrower =
+      "narrow the query or pick dimensions with fewer values";
+  std::vector<ValueBits> rows = evaluator.Values(
+      row_dimension, selection, answer, false, kMaxCrossTabulateCells);
+  if (evaluator.stopped()) return evaluator.stop_status();
+  const int max_columns =
+      kMaxCrossTabulateCells / std::max(1, static_cast<int>(rows.size()));
   std::vector<ValueBits> columns =
-      evaluator.Values(column_dimension, selection, answer, false);
+      evaluator.Values(column_dimension, selection, answer, false, max_columns);
+  if (evaluator.stopped()) return evaluator.stop_status();
+  const int64_t cells =
+      static_cast<int64_t>(rows.size()) * static_cast<int64_t>(columns.size());
+  if (cells > kMaxCrossTabulateCells) {
+    return TooLarge("cells", cells, kMaxCrossTabulateCells, kNarrower);
+  }
   auto by_value = [](const ValueBits& a, const ValueBits& b) {
     return a.value < b.value;
   };
@@ -1156,7 +1342,7 @@ absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
       // Only countries in both margins can be in the cell.
       const int bound = row.tally.countries.CountAnd(column.tally.countries);
       int64_t count = 0;
-      if (bound > 0) {
+      if (bound > 0 && evaluator.Spend(selection.size())) {
         const Tally cell =
             evaluator.CountCell(selection, row, column, bound, records);
         count = records ? cell.records : cell.found;
@@ -1164,13 +1350,15 @@ absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
       out->add_counts(Clamp(count));
     }
   }
+  if (evaluator.stopped()) return evaluator.stop_status();
   SetAsOf(as_of, response.mutable_as_of());
   return response;
 }
 
 absl::StatusOr<stats::v1::ShareResponse> Share(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
-    absl::CivilDay as_of, const CountryQuery& part, const CountryQuery& whole) {
+    absl::CivilDay as_of, const CountryQuery& part, const CountryQuery& whole,
+    const StopWhen& stop) {
   std::vector<FieldViolation> violations;
   for (const auto& [query, field] :
        {std::pair<const CountryQuery*, const char*>{&part, "part"},
@@ -1182,9 +1370,12 @@ absl::StatusOr<stats::v1::ShareResponse> Share(
   }
   if (!violations.empty()) return InvalidArgument(std::move(violations));
 
-  Evaluator evaluator(index, registry, as_of);
-  const Answer part_answer = Describe(evaluator, evaluator.Countries(part));
-  const Answer whole_answer = Describe(evaluator, evaluator.Countries(whole));
+  Evaluator evaluator(index, registry, as_of, stop);
+  const CountrySet part_countries = evaluator.Countries(part);
+  const CountrySet whole_countries = evaluator.Countries(whole);
+  if (evaluator.stopped()) return evaluator.stop_status();
+  const Answer part_answer = Describe(evaluator, part_countries);
+  const Answer whole_answer = Describe(evaluator, whole_countries);
   const int part_count = static_cast<int>(part_answer.countries.size());
   const int whole_count = static_cast<int>(whole_answer.countries.size());
 
@@ -1213,14 +1404,21 @@ absl::StatusOr<stats::v1::ShareResponse> Share(
 
 absl::StatusOr<stats::v1::ExplainResponse> Explain(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
-    absl::CivilDay as_of, const CountryQuery& query) {
+    absl::CivilDay as_of, const CountryQuery& query, const StopWhen& stop) {
   if (absl::Status status = ValidateQuery(query, registry, "query");
       !status.ok()) {
     return status;
   }
-  Evaluator evaluator(index, registry, as_of);
+  Evaluator evaluator(index, registry, as_of, stop);
   const CountrySet answer = evaluator.Countries(query);
   const Bits selection = evaluator.Selection(query, answer);
+  if (evaluator.stopped()) return evaluator.stop_status();
+  int64_t selected = 0;
+  for (Word word : selection) selected += PopCount(word);
+  if (selected > kMaxExplainRecords) {
+    return TooLarge("records", selected, kMaxExplainRecords,
+                    "narrow the query");
+  }
   std::vector<std::vector<Slot>> slots(index.country_count());
   for (size_t i = 0; i < selection.size(); ++i) {
     for (Word word = selection[i]; word != 0; word &= word - 1) {

@@ -1,11 +1,14 @@
 #ifndef THB_SERVICES_AGGREGATOR_QUERY_ENGINE_H_
 #define THB_SERVICES_AGGREGATOR_QUERY_ENGINE_H_
 
+#include <cstddef>
+#include <functional>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "services/aggregator/record_index.h"
 #include "services/registry/client/registry_mirror.h"
 #include "thb/stats/v1/stats_service.pb.h"
@@ -16,10 +19,34 @@ namespace thb::aggregator {
 // recurse or loop without bound.
 inline constexpr int kMaxQueryDepth = 8;
 inline constexpr int kMaxQueryNodes = 64;
+// Values in all the filters of one query together (each field holds at most
+// domain::kMaxFilterValues): every value is a posting to OR over the index.
+inline constexpr int kMaxQueryFilterValues = 2048;
+
+// Limits on an answer, whose size grows with the data rather than the
+// request: RESOURCE_EXHAUSTED naming the limit when the data would exceed
+// it. A narrower query or a coarser dimension answers.
+inline constexpr int kMaxBreakdownBuckets = 1000;
+// Rows times columns; each cell costs a pass over the selected records.
+inline constexpr int kMaxCrossTabulateCells = 10000;
+// Records listed by one Explain, with their sources.
+inline constexpr int kMaxExplainRecords = 10000;
+
+// When a computation must give up: past `deadline` (DEADLINE_EXCEEDED), or
+// once `cancelled` returns true (CANCELLED). The engine looks at both when
+// it starts and then every kStopCheckWords words of bitset work, so a
+// check costs nothing measurable and a stop comes within microseconds.
+struct StopWhen {
+  absl::Time deadline = absl::InfiniteFuture();
+  // Called from the computing thread; may be empty.
+  std::function<bool()> cancelled;
+};
+inline constexpr size_t kStopCheckWords = 4096;
 
 // Checks `query` (the request field named `field`, e.g. "query" or "part"):
 // an expression is set at every node, every list has a query, the tree is
-// at most kMaxQueryDepth deep and kMaxQueryNodes large, every filter passes
+// at most kMaxQueryDepth deep and kMaxQueryNodes large with at most
+// kMaxQueryFilterValues filter values in all, every filter passes
 // domain::ValidateFilter, and the ids it names exist in `registry`: regions,
 // reporting countries (aliases accepted), partner ids (an organisation or a
 // country). INVALID_ARGUMENT naming the path of each wrong value
@@ -27,6 +54,15 @@ inline constexpr int kMaxQueryNodes = 64;
 absl::Status ValidateQuery(const stats::v1::CountryQuery& query,
                            const registry::RegistrySnapshot& registry,
                            std::string_view field);
+
+// Rewrites a query that ValidateQuery passed into the one form of every
+// query that asks the same: country codes and aliases as canonical codes
+// (through `registry`, in reporting_countries and partner_ids), every
+// repeated field of every filter sorted with duplicates dropped, unknown
+// fields dropped. Queries that differ only so become byte-equal, so that
+// they share one cached answer; the engine answers both alike.
+void CanonicalizeQuery(stats::v1::CountryQuery* query,
+                       const registry::RegistrySnapshot& registry);
 
 // The answers of StatisticsService over `index`, with EMN statuses judged on
 // `as_of` through `registry`. Each validates its query (ValidateQuery), then
@@ -51,16 +87,19 @@ absl::Status ValidateQuery(const stats::v1::CountryQuery& query,
 //   every year of its period; an open side (0) adds no years, so a record
 //   2021–0 counts in 2021 only, and one with no years in none.
 // - MEASURE_UNSPECIFIED counts countries.
+// - Each stops as `stop` says, and refuses answers over the limits above.
 absl::StatusOr<stats::v1::CountCountriesResponse> CountCountries(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
-    absl::CivilDay as_of, const stats::v1::CountryQuery& query);
+    absl::CivilDay as_of, const stats::v1::CountryQuery& query,
+    const StopWhen& stop = StopWhen());
 
 // Buckets by count, largest first, then by value; buckets with a count of
 // zero are left out.
 absl::StatusOr<stats::v1::BreakdownResponse> Breakdown(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
     absl::CivilDay as_of, const stats::v1::CountryQuery& query,
-    stats::v1::Dimension dimension, stats::v1::Measure measure);
+    stats::v1::Dimension dimension, stats::v1::Measure measure,
+    const StopWhen& stop = StopWhen());
 
 // Rows and columns are the values each dimension has among the records
 // behind the answer, sorted by value; a row may count zero in a column.
@@ -68,7 +107,7 @@ absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
     absl::CivilDay as_of, const stats::v1::CountryQuery& query,
     stats::v1::Dimension row_dimension, stats::v1::Dimension column_dimension,
-    stats::v1::Measure measure);
+    stats::v1::Measure measure, const StopWhen& stop = StopWhen());
 
 // "5 of 9, 55.6%": the percent rounded to one decimal. An empty whole has
 // no share: percent 0 and a text that says so ("0 of 0, no share: the whole
@@ -76,13 +115,14 @@ absl::StatusOr<stats::v1::CrossTabulateResponse> CrossTabulate(
 absl::StatusOr<stats::v1::ShareResponse> Share(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
     absl::CivilDay as_of, const stats::v1::CountryQuery& part,
-    const stats::v1::CountryQuery& whole);
+    const stats::v1::CountryQuery& whole, const StopWhen& stop = StopWhen());
 
 // Per country of the answer, in study order, the records behind it by id,
 // with their sources.
 absl::StatusOr<stats::v1::ExplainResponse> Explain(
     const RecordIndex& index, const registry::RegistrySnapshot& registry,
-    absl::CivilDay as_of, const stats::v1::CountryQuery& query);
+    absl::CivilDay as_of, const stats::v1::CountryQuery& query,
+    const StopWhen& stop = StopWhen());
 
 namespace internal {
 // The two halves of ValidateQuery, apart so that a fuzz target can check

@@ -36,10 +36,18 @@ std::string_view CacheOutcomeName(CacheOutcome outcome) {
 
 std::string CacheKey(std::string_view method,
                      const google::protobuf::Message& canonical_request,
-                     int64_t registry_revision, int64_t cooperation_revision) {
+                     const IndexVersion& version) {
   return absl::StrCat("thb:v1:", ToAbsl(method), ":",
                       FingerprintHex(MessageFingerprint(canonical_request)),
-                      ":", registry_revision, ":", cooperation_revision);
+                      ":", version.registry_revision, ":",
+                      version.cooperation_revision);
+}
+
+std::string CacheKey(std::string_view method,
+                     const google::protobuf::Message& canonical_request,
+                     int64_t registry_revision, int64_t cooperation_revision) {
+  return CacheKey(method, canonical_request,
+                  IndexVersion{registry_revision, cooperation_revision});
 }
 
 ResponseCache::ResponseCache(RedisPool* redis, const CacheMac* mac,
@@ -52,11 +60,22 @@ bool ResponseCache::UsesRedis() const {
 
 absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
     const std::string& key, const Compute& compute) {
+  return GetOrComputeKeyed(key,
+                           [&key, &compute]() -> absl::StatusOr<KeyedValue> {
+                             absl::StatusOr<std::string> value = compute();
+                             if (!value.ok()) return value.status();
+                             return KeyedValue{*std::move(value), key};
+                           });
+}
+
+absl::StatusOr<CacheResult> ResponseCache::GetOrComputeKeyed(
+    const std::string& key, const ComputeKeyed& compute) {
   if (!UsesRedis()) {
     computations_.fetch_add(1, std::memory_order_relaxed);
-    absl::StatusOr<std::string> value = compute();
-    if (!value.ok()) return value.status();
-    return Count(CacheResult{*std::move(value), CacheOutcome::kBypass});
+    absl::StatusOr<KeyedValue> computed = compute();
+    if (!computed.ok()) return computed.status();
+    return Count(
+        CacheResult{std::move(computed->value), CacheOutcome::kBypass});
   }
 
   if (std::optional<std::string> local = PeekLocal(key); local.has_value()) {
@@ -91,6 +110,15 @@ absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
 
   if (!leader) {
     flight->done.WaitForNotification();
+    const absl::StatusCode failed = flight->result.status().code();
+    if (failed == absl::StatusCode::kCancelled ||
+        failed == absl::StatusCode::kDeadlineExceeded) {
+      // The leader's caller gave up (its call was cancelled or its deadline
+      // passed), which says nothing about this caller: compute alone.
+      auto own = ComputeAndStore(compute, if_computed);
+      if (!own.ok()) return own.status();
+      return Count(*std::move(own));
+    }
     shared_.fetch_add(1, std::memory_order_relaxed);
     if (!flight->result.ok()) return flight->result.status();
     CacheResult result = *flight->result;
@@ -108,26 +136,27 @@ absl::StatusOr<CacheResult> ResponseCache::GetOrCompute(
     absl::MutexLock lock(&mu_);
     flights_.erase(key);
   };
-  flight->result = ComputeAndStore(key, compute, if_computed);
+  flight->result = ComputeAndStore(compute, if_computed);
   if (!flight->result.ok()) return flight->result.status();
   return Count(*flight->result);
 }
 
 absl::StatusOr<CacheResult> ResponseCache::ComputeAndStore(
-    const std::string& key, const Compute& compute, CacheOutcome outcome) {
+    const ComputeKeyed& compute, CacheOutcome outcome) {
   computations_.fetch_add(1, std::memory_order_relaxed);
-  absl::StatusOr<std::string> value = compute();
-  if (!value.ok()) return value.status();
-  if (outcome == CacheOutcome::kMiss) {
+  absl::StatusOr<KeyedValue> computed = compute();
+  if (!computed.ok()) return computed.status();
+  const std::string& key = computed->key;
+  if (outcome == CacheOutcome::kMiss && !key.empty()) {
     const absl::Duration ttl = JitteredTtl();
-    absl::StatusOr<std::string> sealed = mac_->Seal(key, *value);
+    absl::StatusOr<std::string> sealed = mac_->Seal(key, computed->value);
     if (sealed.ok() && redis_->Set(key, *sealed, ttl).ok()) {
-      StoreLocal(key, *value, ttl);
+      StoreLocal(key, computed->value, ttl);
     } else {
       outcome = CacheOutcome::kBypass;
     }
   }
-  return CacheResult{*std::move(value), outcome};
+  return CacheResult{std::move(computed->value), outcome};
 }
 
 // The local tier holds only what Redis holds too (a hit, or a successful

@@ -66,6 +66,15 @@ struct ResponseCacheCounters {
   int64_t rejected = 0;
 };
 
+// The state of the data an answer is computed at. It is read under the same
+// lock as the computation reads the index, so that an answer is keyed by
+// exactly what it saw; store incarnations join it when the stores send
+// them.
+struct IndexVersion {
+  int64_t registry_revision = 0;
+  int64_t cooperation_revision = 0;
+};
+
 // "thb:v1:<method>:<fingerprint of the request's deterministic
 // serialization, 16 hex digits>:<registry_revision>:<cooperation_revision>".
 // `canonical_request` must already be normalized (defaults filled, aliases
@@ -74,7 +83,18 @@ struct ResponseCacheCounters {
 // The revisions make a write change every key, so no entry is ever stale.
 std::string CacheKey(std::string_view method,
                      const google::protobuf::Message& canonical_request,
+                     const IndexVersion& version);
+std::string CacheKey(std::string_view method,
+                     const google::protobuf::Message& canonical_request,
                      int64_t registry_revision, int64_t cooperation_revision);
+
+// A computed value and the key it belongs under: the key of the version it
+// was computed at, which may be newer than the one it was looked up at.
+// An empty key stores nothing.
+struct KeyedValue {
+  std::string value;
+  std::string key;
+};
 
 // A Redis cache in front of a computation, failing open: whatever happens
 // to Redis, callers get the computed answer and never a Redis error. Every
@@ -87,6 +107,7 @@ std::string CacheKey(std::string_view method,
 class ResponseCache {
  public:
   using Compute = std::function<absl::StatusOr<std::string>()>;
+  using ComputeKeyed = std::function<absl::StatusOr<KeyedValue>()>;
 
   // Once a value is refused, no other is logged for this long; the next
   // line says how many were refused meanwhile. Whoever plants one value can
@@ -106,6 +127,12 @@ class ResponseCache {
   // callers that shared that computation get it too.
   absl::StatusOr<CacheResult> GetOrCompute(const std::string& key,
                                            const Compute& compute);
+  // The same, but the computed value is stored under the key `compute`
+  // names, never under `key` when the two differ: the data may have moved
+  // between the lookup and the computation. Concurrent callers of `key`
+  // still share the computation (its answer is at least as new as `key`).
+  absl::StatusOr<CacheResult> GetOrComputeKeyed(const std::string& key,
+                                                const ComputeKeyed& compute);
 
   // The value of `key` in this process's tier, without blocking on
   // anything but a short lock: callable on a reactor thread. Counts a hit.
@@ -122,8 +149,7 @@ class ResponseCache {
   void LogRejected(const std::string& key, const absl::Status& why);
   // Runs `compute`, stores a success, and says how it went; `outcome` is
   // kMiss if the caller's GET found nothing, kBypass if it failed.
-  absl::StatusOr<CacheResult> ComputeAndStore(const std::string& key,
-                                              const Compute& compute,
+  absl::StatusOr<CacheResult> ComputeAndStore(const ComputeKeyed& compute,
                                               CacheOutcome outcome);
   absl::Duration JitteredTtl();
   void StoreLocal(const std::string& key, const std::string& value,

@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "services/aggregator/index_follower.h"
+#include "services/aggregator/query_engine.h"
 #include "services/aggregator/response_cache.h"
 #include "services/registry/client/registry_mirror.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
@@ -14,10 +15,12 @@
 namespace thb::aggregator {
 
 // The gRPC face of the statistics engine. Each call runs on the executor
-// (it may wait for a revision and talks to Redis): it waits for the index to
-// reach `min_cooperation_revision`, then answers from the shared cache or
-// computes over the index, and says which revisions it was computed at and
-// whether it came from the cache.
+// (it may wait for a revision and talks to Redis): it refuses a
+// `min_cooperation_revision` beyond the store's (OUT_OF_RANGE) and waits for
+// the index to reach one within it, validates and canonicalizes the request,
+// then answers from the shared cache or computes over the index (stopping at
+// the deadline or when the call is cancelled), and says which revisions it
+// was computed at and whether it came from the cache.
 class StatsService final
     : public stats::v1::StatisticsService::CallbackService {
  public:
@@ -60,7 +63,7 @@ class StatsService final
                                   std::string_view method, Compute compute);
 
   template <typename Request, typename Response, typename Compute>
-  absl::StatusOr<Response> Answer(const Request& request, absl::Time deadline,
+  absl::StatusOr<Response> Answer(const Request& request, const StopWhen& stop,
                                   std::string_view method,
                                   const Compute& compute);
 

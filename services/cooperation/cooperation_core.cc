@@ -621,10 +621,19 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
   response.set_revision(revision());
   std::string cursor = *after;
   bool more = true;
-  while (more && response.records_size() < *page_size) {
-    auto rows = store_->Scan(cursor, kScanChunk);
+  // Rows examined by a filtered call, bounded: see kMaxRowsExaminedPerList.
+  int examined = 0;
+  bool budget_spent = false;
+  while (more && response.records_size() < *page_size && !budget_spent) {
+    const int chunk =
+        filtered ? std::clamp(options_.max_rows_examined_per_list - examined, 1,
+                              kScanChunk)
+                 : kScanChunk;
+    auto rows = store_->Scan(cursor, chunk);
     if (!rows.ok()) return rows.status();
-    more = static_cast<int>(rows->size()) == kScanChunk;
+    more = static_cast<int>(rows->size()) == chunk;
+    examined += static_cast<int>(rows->size());
+    budget_spent = filtered && examined >= options_.max_rows_examined_per_list;
     for (auto& row : *rows) {
       cursor = row.id;
       CooperationRecord record;
@@ -643,7 +652,7 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
       }
     }
   }
-  if (more && response.records_size() == *page_size) {
+  if (more && (response.records_size() == *page_size || budget_spent)) {
     response.set_next_page_token(EncodePageToken(cursor, filter_hash));
   }
   if (!filtered) {

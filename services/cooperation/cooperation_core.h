@@ -32,6 +32,11 @@ inline constexpr int kMaxBatchRecords = 10000;
 // 50,066 bytes at most, rounded up to 64 KiB.
 inline constexpr int kMaxReceiveMessageBytes =
     static_cast<int>(kMaxBatchBytes) + 64 * 1024;
+// Rows a filtered ListRecords examines per call. When it is spent before the
+// page is full, the page so far comes back with a next_page_token that
+// continues after the last row examined (AIP-158 allows a short page), so a
+// filter that matches nothing costs bounded work per call.
+inline constexpr int kMaxRowsExaminedPerList = 20000;
 
 struct CoreOptions {
   // Revisions of change history (and of remembered request ids) kept.
@@ -40,6 +45,7 @@ struct CoreOptions {
   int max_changes_per_batch = 1000;
   // Most records one BatchCreateRecords call may carry.
   int max_batch_records = kMaxBatchRecords;
+  int max_rows_examined_per_list = kMaxRowsExaminedPerList;
   // How long audit events are kept.
   absl::Duration audit_retention = audit::kDefaultRetention;
   // The server time that writes and the audit log go by.

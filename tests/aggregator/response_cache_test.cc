@@ -513,6 +513,53 @@ TEST(CacheKeyTest, NamesMethodRequestAndRevisions) {
   EXPECT_NE(CacheKey("Breakdown", request, 12, 34), key);
 }
 
+// A write lands between the moment the key is made (at revision 7) and the
+// moment the answer is computed (at 8): the answer belongs to 8, and a
+// caller looking up 7 must never be served it.
+TEST_F(ResponseCacheTest, AnAnswerIsStoredUnderTheVersionItWasComputedAt) {
+  stats::v1::CountCountriesRequest request;
+  request.mutable_query()->mutable_filter()->add_tags("labour");
+  const IndexVersion expected{3, 7};
+  const IndexVersion computed_at{3, 8};
+  const std::string expected_key =
+      CacheKey("CountCountries", request, expected);
+  const std::string computed_key =
+      CacheKey("CountCountries", request, computed_at);
+  int runs = 0;
+  auto result = cache_->GetOrComputeKeyed(
+      expected_key, [&]() -> absl::StatusOr<KeyedValue> {
+        ++runs;
+        return KeyedValue{"answer at 8", computed_key};
+      });
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->value, "answer at 8");
+  EXPECT_EQ(result->outcome, CacheOutcome::kMiss);
+  EXPECT_FALSE(Stored(expected_key).ok());
+  EXPECT_EQ(*Stored(computed_key), "answer at 8");
+
+  // Neither tier serves it at 7; at 8 it is a hit.
+  Computation at_seven("answer at 7");
+  auto seven = cache_->GetOrCompute(expected_key, at_seven.Fn());
+  ASSERT_TRUE(seven.ok()) << seven.status();
+  EXPECT_EQ(seven->value, "answer at 7");
+  EXPECT_EQ(at_seven.runs(), 1);
+  Computation at_eight("not computed");
+  auto eight = cache_->GetOrCompute(computed_key, at_eight.Fn());
+  ASSERT_TRUE(eight.ok()) << eight.status();
+  EXPECT_EQ(eight->value, "answer at 8");
+  EXPECT_EQ(eight->outcome, CacheOutcome::kHit);
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(CacheKeyTest, NamesEveryPartOfTheVersion) {
+  stats::v1::CountCountriesRequest request;
+  const std::string key =
+      CacheKey("CountCountries", request, IndexVersion{1, 2});
+  EXPECT_EQ(key, CacheKey("CountCountries", request, 1, 2));
+  EXPECT_NE(key, CacheKey("CountCountries", request, IndexVersion{2, 2}));
+  EXPECT_NE(key, CacheKey("CountCountries", request, IndexVersion{1, 3}));
+}
+
 TEST(CacheOutcomeTest, HasNames) {
   EXPECT_EQ(CacheOutcomeName(CacheOutcome::kHit), "hit");
   EXPECT_EQ(CacheOutcomeName(CacheOutcome::kMiss), "miss");

@@ -3,9 +3,11 @@
 #include <atomic>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace thb {
@@ -75,6 +77,50 @@ TEST(ExecutorTest, ZeroThreadsStillRuns) {
     executor.Schedule([&done] { done.fetch_add(1); });
   }
   EXPECT_EQ(done.load(), 1);
+}
+
+TEST(ExecutorTest, NewWorkIsRefusedWhenTheQueueIsFull) {
+  constexpr int kMaxQueued = 2;
+  std::atomic<int> done{0};
+  absl::Notification release;
+  {
+    Executor executor(1, kMaxQueued);
+    absl::Notification running;
+    ASSERT_TRUE(executor
+                    .TrySchedule([&] {
+                      running.Notify();
+                      release.WaitForNotificationWithTimeout(absl::Seconds(10));
+                    })
+                    .ok());
+    running.WaitForNotification();
+    // The running task takes no place in the queue.
+    for (int i = 0; i < kMaxQueued; ++i) {
+      EXPECT_TRUE(executor.TrySchedule([&done] { done.fetch_add(1); }).ok());
+    }
+    const absl::Status refused =
+        executor.TrySchedule([&done] { done.fetch_add(100); });
+    EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(std::string(refused.message()),
+                ::testing::HasSubstr(absl::StrCat(kMaxQueued)));
+    // What continues admitted work is never refused.
+    executor.Schedule([&done] { done.fetch_add(1); });
+    release.Notify();
+  }
+  EXPECT_EQ(done.load(), kMaxQueued + 1);
+}
+
+TEST(ExecutorTest, TheDefaultQueueIsBounded) {
+  absl::Notification release;
+  Executor executor(1);
+  executor.Schedule(
+      [&] { release.WaitForNotificationWithTimeout(absl::Seconds(10)); });
+  int accepted = 0;
+  while (accepted <= kDefaultMaxQueuedTasks &&
+         executor.TrySchedule([] {}).ok()) {
+    ++accepted;
+  }
+  release.Notify();
+  EXPECT_LE(accepted, kDefaultMaxQueuedTasks);
 }
 
 }  // namespace

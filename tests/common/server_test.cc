@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -256,6 +258,67 @@ class ListServicesCall
   grpc::Status status_;
   absl::Notification done_;
 };
+
+// One connection carries at most max_concurrent_streams calls at a time;
+// the client holds the others until one ends.
+TEST(ServerTest, ConcurrentStreamsPerConnectionAreBounded) {
+  constexpr int kStreams = 2;
+  absl::Mutex mu;
+  int running = 0;
+  int most = 0;
+  absl::Notification release;
+  testing::FakeService slow([&](grpc::GenericCallbackServerContext*,
+                                testing::FakeService::Finish finish) {
+    {
+      absl::MutexLock lock(&mu);
+      most = std::max(most, ++running);
+    }
+    std::thread([&, finish] {
+      release.WaitForNotificationWithTimeout(absl::Seconds(10));
+      {
+        absl::MutexLock lock(&mu);
+        --running;
+      }
+      finish(grpc::Status::OK);
+    }).detach();
+  });
+  ServerOptions options = FastOptions();
+  options.max_concurrent_streams = kStreams;
+  Server server(options);
+  server.AddService(&slow);
+  ASSERT_TRUE(server.Start().ok());
+  auto channel = ChannelTo(server);
+  // The connection is up, and its settings known, before the calls.
+  ASSERT_EQ(HealthOf(channel, ""), "SERVING");
+  std::vector<std::thread> calls;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 2 * kStreams; ++i) {
+    calls.emplace_back([&] {
+      auto context = MakeClientContext(absl::Seconds(10));
+      if (testing::CallUnary(channel, context.get(), "/thb.test.Slow/Call")
+              .ok()) {
+        ok.fetch_add(1);
+      }
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(500));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(running, kStreams);
+  }
+  release.Notify();
+  for (std::thread& call : calls) call.join();
+  EXPECT_EQ(ok.load(), 2 * kStreams);
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(most, kStreams);
+}
+
+TEST(ServerTest, DefaultsBoundStreamsAndMemory) {
+  const ServerOptions options;
+  EXPECT_GT(options.max_concurrent_streams, 0);
+  EXPECT_GT(options.resource_quota_bytes, 0);
+  EXPECT_GT(options.max_threads, 0);
+}
 
 TEST(ServerTest, ReflectionListsTheHealthService) {
   Server server(FastOptions());

@@ -348,6 +348,40 @@ TEST_F(CooperationCoreTest, ListFiltersAndPagesToTheEnd) {
             "filter.thematic_areas[0]");
 }
 
+// A filter that matches nothing examines a bounded number of rows per call:
+// a short (here empty) page with a token that continues the scan, until the
+// end, where no token is left.
+TEST_F(CooperationCoreTest, AFilteredListExaminesABoundedNumberOfRowsPerCall) {
+  CoreOptions options;
+  options.max_rows_examined_per_list = 8;
+  Open(options);
+  v1::BatchCreateRecordsRequest batch;
+  for (int i = 0; i < 30; ++i) {
+    v1::CooperationRecord record =
+        Record(absl::StrCat("s", i < 10 ? "0" : "", i), "DE");
+    if (i == 25) record.set_kind(v1::RECORD_KIND_CHALLENGE);
+    *batch.add_records() = record;
+  }
+  ASSERT_TRUE(core_->BatchCreateRecords(batch, Deadline(), Editor()).ok());
+
+  v1::ListRecordsRequest list;
+  list.mutable_filter()->add_kinds(v1::RECORD_KIND_CHALLENGE);
+  std::vector<std::string> found;
+  int calls = 0;
+  do {
+    auto page = core_->ListRecords(list, Deadline());
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& record : page->records()) found.push_back(record.id());
+    list.set_page_token(page->next_page_token());
+    ++calls;
+    ASSERT_LE(calls, 10);
+  } while (!list.page_token().empty());
+  EXPECT_THAT(found, ::testing::ElementsAre("s25"));
+  // 30 rows, at most 8 examined per call.
+  EXPECT_GE(calls, 4);
+  EXPECT_EQ(CoreOptions().max_rows_examined_per_list, kMaxRowsExaminedPerList);
+}
+
 TEST_F(CooperationCoreTest, ChangesComeInOrderAndCompactionIsOutOfRange) {
   CoreOptions options;
   options.history_revisions = 3;

@@ -368,16 +368,87 @@ TEST_F(SuiteTest, ReadYourWritesAndDeadlines) {
                           created.record().revision());
   EXPECT_EQ(seen.footnote(), "FR, SI, and NO, RS.");
 
-  stats::CountCountriesRequest future;
-  *future.mutable_query() = FilterQuery(Statement(31).filter());
-  future.set_min_cooperation_revision(created.record().revision() + 100);
+  // A revision the store has not written is refused at once, however long
+  // the caller would wait, naming both revisions.
+  for (const int64_t beyond :
+       {created.record().revision() + 100, int64_t{1} << 62}) {
+    stats::CountCountriesRequest future;
+    *future.mutable_query() = FilterQuery(Statement(31).filter());
+    future.set_min_cooperation_revision(beyond);
+    stats::CountCountriesResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(In(absl::Seconds(20)));
+    const absl::Time start = absl::Now();
+    const grpc::Status status =
+        stub->CountCountries(&context, future, &response);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE)
+        << status.error_message();
+    EXPECT_THAT(status.error_message(), HasSubstr(absl::StrCat(beyond)));
+    EXPECT_THAT(status.error_message(),
+                HasSubstr(absl::StrCat(created.record().revision())));
+  }
+}
+
+// Requests that differ only in the order of values, aliases, duplicates
+// and unknown fields ask the same question and share one cached answer.
+TEST_F(SuiteTest, EquivalentRequestsShareACacheEntry) {
+  auto stub = stats::StatisticsService::NewStub(
+      thb::testing::TestChannel(StartAggregators(1)));
+  auto ask = [&](const stats::CountCountriesRequest& request) {
+    stats::CountCountriesResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(In(absl::Seconds(10)));
+    const grpc::Status status =
+        stub->CountCountries(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  };
+  stats::CountCountriesRequest first;
+  first.set_min_cooperation_revision(imported_revision_);
+  stats::RecordFilter* filter = first.mutable_query()->mutable_filter();
+  filter->add_reporting_countries("GR");
+  filter->add_reporting_countries("FR");
+  filter->add_reporting_countries("AT");
+  filter->add_partner_kinds(coop::PARTNER_KIND_EU_AGENCY);
+  filter->add_partner_kinds(coop::PARTNER_KIND_INTERNATIONAL_ORGANISATION);
+  const auto miss = ask(first);
+  EXPECT_EQ(miss.cache(), stats::CACHE_STATUS_MISS);
+
+  stats::CountCountriesRequest second;
+  stats::RecordFilter* same = second.mutable_query()->mutable_filter();
+  same->add_reporting_countries("fr");
+  same->add_reporting_countries("AT");
+  same->add_reporting_countries("EL");
+  same->add_reporting_countries("at");
+  same->add_partner_kinds(coop::PARTNER_KIND_INTERNATIONAL_ORGANISATION);
+  same->add_partner_kinds(coop::PARTNER_KIND_EU_AGENCY);
+  same->GetReflection()->MutableUnknownFields(same)->AddVarint(1000, 7);
+  second.GetReflection()->MutableUnknownFields(&second)->AddLengthDelimited(
+      1001, "busting");
+  const auto hit = ask(second);
+  EXPECT_EQ(hit.cache(), stats::CACHE_STATUS_HIT);
+  EXPECT_THAT(hit.countries(), ::testing::ElementsAreArray(miss.countries()));
+}
+
+TEST_F(SuiteTest, AFilterWithTooManyValuesIsRefusedNamingTheField) {
+  auto stub = stats::StatisticsService::NewStub(
+      thb::testing::TestChannel(StartAggregators(1)));
+  stats::CountCountriesRequest request;
+  for (int i = 0; i <= domain::kMaxFilterValues; ++i) {
+    request.mutable_query()->mutable_filter()->add_tags(absl::StrCat("t-", i));
+  }
   stats::CountCountriesResponse response;
   grpc::ClientContext context;
-  context.set_deadline(In(absl::Milliseconds(800)));
-  const grpc::Status status = stub->CountCountries(&context, future, &response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_THAT(status.error_message(),
-              HasSubstr(absl::StrCat(created.record().revision() + 100)));
+  context.set_deadline(In(absl::Seconds(10)));
+  const grpc::Status status =
+      stub->CountCountries(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  const auto violations = FieldViolations(FromGrpcStatus(status));
+  ASSERT_EQ(violations.size(), 1u) << status.error_message();
+  EXPECT_EQ(violations[0].field, "query.filter.tags");
+  EXPECT_THAT(violations[0].description,
+              HasSubstr(absl::StrCat(domain::kMaxFilterValues)));
 }
 
 TEST_F(SuiteTest, BadQueriesNameTheField) {
