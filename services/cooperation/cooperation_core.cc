@@ -100,6 +100,7 @@ CooperationCore::CooperationCore(std::unique_ptr<CooperationStore> store,
     : store_(std::move(store)),
       references_(references),
       options_(options),
+      incarnation_(info.incarnation),
       notifier_(info.revision),
       revision_(info.revision),
       compacted_revision_(info.compacted_revision) {}
@@ -495,14 +496,18 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
 
   v1::ListRecordsResponse response;
   response.set_revision(revision());
+  response.set_incarnation(incarnation_);
+  PageBudget budget(options_.max_page_bytes);
+  // The id of the last record this page has passed: returned or filtered
+  // out. A page ends before the first matching record that does not fit.
   std::string cursor = *after;
   bool more = true;
-  while (more && response.records_size() < *page_size) {
+  bool full = false;
+  while (more && !full) {
     auto rows = store_->Scan(cursor, kScanChunk);
     if (!rows.ok()) return rows.status();
     more = static_cast<int>(rows->size()) == kScanChunk;
     for (auto& row : *rows) {
-      cursor = row.id;
       CooperationRecord record;
       record.ParseFromString(row.data);
       const auto status =
@@ -510,16 +515,19 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
               ? registry->StatusOn(record.reporting_country(), *day)
               : registry::v1::EMN_STATUS_UNSPECIFIED;
       if (filtered && !domain::Matches(record, request.filter(), status)) {
+        cursor = row.id;
         continue;
       }
-      *response.add_records() = std::move(record);
-      if (response.records_size() == *page_size) {
-        more = true;
+      if (response.records_size() == *page_size ||
+          !budget.Take(row.data.size())) {
+        full = true;
         break;
       }
+      cursor = row.id;
+      *response.add_records() = std::move(record);
     }
   }
-  if (more && response.records_size() == *page_size) {
+  if (full) {
     response.set_next_page_token(EncodePageToken(cursor, filter_hash));
   }
   if (!filtered) {
@@ -531,24 +539,31 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
 }
 
 absl::StatusOr<v1::WatchResponse> CooperationCore::ChangesAfter(
-    int64_t from_revision) const {
+    int64_t from_revision, const std::string& incarnation) const {
   if (from_revision < 0) {
     return InvalidArgument("from_revision",
                            absl::StrCat(from_revision, " is negative"));
   }
+  if (!incarnation.empty() && incarnation != incarnation_) {
+    return IncarnationChanged(incarnation, incarnation_);
+  }
   int64_t compacted;
+  int64_t current;
   {
     absl::ReaderMutexLock lock(&mu_);
     compacted = compacted_revision_;
+    current = revision_;
   }
   if (from_revision < compacted) {
     return RevisionCompacted(from_revision, compacted + 1);
   }
-  auto rows =
-      store_->ChangesAfter(from_revision, options_.max_changes_per_batch);
+  if (from_revision > current) return RevisionAhead(from_revision, current);
+  auto rows = store_->ChangesAfter(
+      from_revision, options_.max_changes_per_batch, options_.max_batch_bytes);
   if (!rows.ok()) return rows.status();
   v1::WatchResponse response;
   response.set_revision(revision());
+  response.set_incarnation(incarnation_);
   response.mutable_changes()->Reserve(rows->size());
   for (const auto& row : *rows) {
     v1::Change* change = response.add_changes();
