@@ -36,10 +36,15 @@ std::string_view CacheOutcomeName(CacheOutcome outcome) {
 
 std::string CacheKey(std::string_view method,
                      const google::protobuf::Message& canonical_request,
-                     int64_t registry_revision, int64_t cooperation_revision) {
+                     std::string_view registry_incarnation,
+                     int64_t registry_revision,
+                     std::string_view cooperation_incarnation,
+                     int64_t cooperation_revision) {
   return absl::StrCat("thb:v1:", ToAbsl(method), ":",
                       FingerprintHex(MessageFingerprint(canonical_request)),
-                      ":", registry_revision, ":", cooperation_revision);
+                      ":", ToAbsl(registry_incarnation), ".", registry_revision,
+                      ":", ToAbsl(cooperation_incarnation), ".",
+                      cooperation_revision);
 }
 
 ResponseCache::ResponseCache(RedisPool* redis, const CacheMac* mac,

@@ -67,14 +67,20 @@ struct ResponseCacheCounters {
 };
 
 // "thb:v1:<method>:<fingerprint of the request's deterministic
-// serialization, 16 hex digits>:<registry_revision>:<cooperation_revision>".
+// serialization, 16 hex digits>:<registry_incarnation>.<registry_revision>:
+// <cooperation_incarnation>.<cooperation_revision>".
 // `canonical_request` must already be normalized (defaults filled, aliases
 // resolved, repeated fields sorted) and stripped of what does not change the
 // answer (deadlines, min revisions): equal requests must serialize equally.
-// The revisions make a write change every key, so no entry is ever stale.
+// The revisions make a write change every key, so no entry is ever stale;
+// the incarnations keep a store restored to an older revision (which then
+// reuses revisions for other data) from reaching the answers of before.
 std::string CacheKey(std::string_view method,
                      const google::protobuf::Message& canonical_request,
-                     int64_t registry_revision, int64_t cooperation_revision);
+                     std::string_view registry_incarnation,
+                     int64_t registry_revision,
+                     std::string_view cooperation_incarnation,
+                     int64_t cooperation_revision);
 
 // A Redis cache in front of a computation, failing open: whatever happens
 // to Redis, callers get the computed answer and never a Redis error. Every

@@ -75,8 +75,9 @@ absl::StatusOr<Response> StatsService::Answer(const Request& request,
   Request canonical = request;
   canonical.set_as_of_date(FormatDate(*day));
   canonical.clear_min_cooperation_revision();
-  const std::string key =
-      CacheKey(method, canonical, (*registry)->revision, index_->revision());
+  const std::string key = CacheKey(method, canonical, (*registry)->incarnation,
+                                   (*registry)->revision, index_->incarnation(),
+                                   index_->revision());
 
   auto cached = cache_->GetOrCompute(key, [&]() -> absl::StatusOr<std::string> {
     absl::StatusOr<Response> computed = absl::UnknownError("not computed");

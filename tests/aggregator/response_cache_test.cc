@@ -24,6 +24,10 @@
 namespace thb::aggregator {
 namespace {
 
+// Incarnations of the two stores the cached answers were computed from.
+constexpr char kRegistryLife[] = "0123456789abcdef0123456789abcdef";
+constexpr char kCooperationLife[] = "fedcba9876543210fedcba9876543210";
+
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
@@ -402,7 +406,8 @@ std::string RealKey() {
   stats::v1::CountCountriesRequest request;
   request.set_as_of_date("2025-07-16");
   request.mutable_query()->mutable_filter()->add_tags("labour");
-  return CacheKey("CountCountries", request, 3, 7);
+  return CacheKey("CountCountries", request, kRegistryLife, 3, kCooperationLife,
+                  7);
 }
 
 TEST_F(ResponseCacheTest, APlantedValueIsNeverServedAndIsOverwritten) {
@@ -459,7 +464,8 @@ TEST_F(ResponseCacheTest, AValidValueMovedToAnotherKeyIsRefused) {
 
   stats::v1::CountCountriesRequest request;
   request.set_as_of_date("2025-07-16");
-  const std::string other_key = CacheKey("CountCountries", request, 3, 7);
+  const std::string other_key = CacheKey("CountCountries", request,
+                                         kRegistryLife, 3, kCooperationLife, 7);
   ASSERT_EQ(*server_->Command({"SET", other_key, sealed}), "OK");
   ::testing::internal::CaptureStderr();
   Computation other("the answer for other_key");
@@ -495,22 +501,41 @@ TEST(CacheKeyTest, NamesMethodRequestAndRevisions) {
   request.set_as_of_date("2024-12-31");
   request.mutable_query()->mutable_filter()->add_tags("labour");
 
-  const std::string key = CacheKey("CountCountries", request, 12, 34);
-  EXPECT_THAT(key, MatchesRegex("thb:v1:CountCountries:[0-9a-f]{16}:12:34"));
-  EXPECT_EQ(
-      key, absl::StrCat("thb:v1:CountCountries:",
-                        FingerprintHex(MessageFingerprint(request)), ":12:34"));
+  const std::string key = CacheKey("CountCountries", request, kRegistryLife, 12,
+                                   kCooperationLife, 34);
+  EXPECT_THAT(key, MatchesRegex("thb:v1:CountCountries:[0-9a-f]{16}:[0-9a-f]{"
+                                "32}\\.12:[0-9a-f]{32}\\.34"));
+  EXPECT_EQ(key, absl::StrCat("thb:v1:CountCountries:",
+                              FingerprintHex(MessageFingerprint(request)), ":",
+                              kRegistryLife, ".12:", kCooperationLife, ".34"));
 
   stats::v1::CountCountriesRequest same;
   same.CopyFrom(request);
-  EXPECT_EQ(CacheKey("CountCountries", same, 12, 34), key);
+  EXPECT_EQ(
+      CacheKey("CountCountries", same, kRegistryLife, 12, kCooperationLife, 34),
+      key);
 
   stats::v1::CountCountriesRequest other = request;
   other.set_as_of_date("2025-01-01");
-  EXPECT_NE(CacheKey("CountCountries", other, 12, 34), key);
-  EXPECT_NE(CacheKey("CountCountries", request, 13, 34), key);
-  EXPECT_NE(CacheKey("CountCountries", request, 12, 35), key);
-  EXPECT_NE(CacheKey("Breakdown", request, 12, 34), key);
+  EXPECT_NE(CacheKey("CountCountries", other, kRegistryLife, 12,
+                     kCooperationLife, 34),
+            key);
+  EXPECT_NE(CacheKey("CountCountries", request, kRegistryLife, 13,
+                     kCooperationLife, 34),
+            key);
+  EXPECT_NE(CacheKey("CountCountries", request, kRegistryLife, 12,
+                     kCooperationLife, 35),
+            key);
+  EXPECT_NE(
+      CacheKey("Breakdown", request, kRegistryLife, 12, kCooperationLife, 34),
+      key);
+  // A store restored from an older copy reuses its revisions for other data.
+  EXPECT_NE(CacheKey("CountCountries", request, kCooperationLife, 12,
+                     kCooperationLife, 34),
+            key);
+  EXPECT_NE(
+      CacheKey("CountCountries", request, kRegistryLife, 12, kRegistryLife, 34),
+      key);
 }
 
 TEST(CacheOutcomeTest, HasNames) {
