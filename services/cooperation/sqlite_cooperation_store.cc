@@ -87,6 +87,13 @@ SqliteCooperationStore::Open(const std::string& path) {
   if (auto status = (*writer)->Migrate(Migrations()); !status.ok()) {
     return status;
   }
+  // Every open is a new life: a file copied back from a backup cannot be
+  // told from the one that was there (see docs/DECISIONS.md, "Followers").
+  if (auto status = (*writer)->Exec(
+          "UPDATE meta SET value = randomblob(16) WHERE key = 'incarnation'");
+      !status.ok()) {
+    return status;
+  }
   auto reader = sqlite::Database::Open(path);
   if (!reader.ok()) return reader.status();
   return std::unique_ptr<SqliteCooperationStore>(

@@ -61,6 +61,14 @@ absl::StatusOr<std::unique_ptr<SqliteRegistryStore>> SqliteRegistryStore::Open(
   auto db = sqlite::Database::Open(path);
   if (!db.ok()) return db.status();
   if (auto status = (*db)->Migrate(Migrations()); !status.ok()) return status;
+  // Every open is a new life: a file copied back from a backup cannot be
+  // told from the one that was there (see docs/DECISIONS.md, "Followers").
+  if (auto status = (*db)->Exec(
+          "UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = "
+          "'incarnation'");
+      !status.ok()) {
+    return status;
+  }
   return std::unique_ptr<SqliteRegistryStore>(
       new SqliteRegistryStore(std::move(*db)));
 }

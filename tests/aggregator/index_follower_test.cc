@@ -168,15 +168,16 @@ TEST_F(IndexFollowerTest, AStoreRestoredFromAnOlderCopyMakesItListAgain) {
       follower.WaitForRevision(4, absl::Now() + absl::Seconds(20)).ok());
   EXPECT_EQ(Size(follower), 9u);
 
-  // Restored: the same incarnation, at revision 1 again, then other writes
-  // that take it to revision 2 (lower than the follower's 4).
+  // Restored: at revision 1 again (and, opened again, a new incarnation),
+  // then other writes that take it to revision 2, lower than the
+  // follower's 4.
   StopService();
   std::filesystem::copy_file(dir_ + "/backup.sqlite3", path_,
                              std::filesystem::copy_options::overwrite_existing);
   std::filesystem::remove(path_ + "-wal");
   std::filesystem::remove(path_ + "-shm");
   ASSERT_NO_FATAL_FAILURE(StartService());
-  ASSERT_EQ(core_->incarnation(), incarnation);
+  ASSERT_NE(core_->incarnation(), incarnation);
   ASSERT_NO_FATAL_FAILURE(Batch("e", 1, 10));
 
   const std::vector<std::string> ids = {"a-0", "a-1", "a-2", "b-0",

@@ -72,7 +72,7 @@ class CooperationFollowTest : public ::testing::Test {
   std::unique_ptr<CooperationCore> core_;
 };
 
-TEST_F(CooperationFollowTest, EveryStoreHasItsOwnIncarnationForItsWholeLife) {
+TEST_F(CooperationFollowTest, EveryOpenOfAStoreIsANewIncarnation) {
   ASSERT_NO_FATAL_FAILURE(Open());
   const std::string incarnation = core_->incarnation();
   EXPECT_THAT(incarnation, MatchesRegex("[0-9a-f]{32}"));
@@ -82,8 +82,10 @@ TEST_F(CooperationFollowTest, EveryStoreHasItsOwnIncarnationForItsWholeLife) {
   EXPECT_EQ(list->incarnation(), incarnation);
   EXPECT_EQ(core_->ChangesAfter(0)->incarnation(), incarnation);
 
+  // Reopened, it may have been restored from an older copy meanwhile.
   ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(core_->incarnation(), incarnation);
+  EXPECT_THAT(core_->incarnation(), MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_NE(core_->incarnation(), incarnation);
 
   path_ = dir_ + "/other.sqlite3";
   ASSERT_NO_FATAL_FAILURE(Open());
@@ -91,7 +93,7 @@ TEST_F(CooperationFollowTest, EveryStoreHasItsOwnIncarnationForItsWholeLife) {
   EXPECT_NE(core_->incarnation(), incarnation);
 }
 
-TEST_F(CooperationFollowTest, AFileOfTheFirstSchemaGetsAnIncarnationOnce) {
+TEST_F(CooperationFollowTest, AFileOfTheFirstSchemaGetsAnIncarnation) {
   std::filesystem::copy_file(
       std::string(THB_TESTDATA_DIR) + "/cooperation-schema1.sqlite3", path_);
   ASSERT_NO_FATAL_FAILURE(Open());
@@ -99,7 +101,7 @@ TEST_F(CooperationFollowTest, AFileOfTheFirstSchemaGetsAnIncarnationOnce) {
   EXPECT_THAT(incarnation, MatchesRegex("[0-9a-f]{32}"));
   EXPECT_EQ(core_->revision(), 1);
   ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(core_->incarnation(), incarnation);
+  EXPECT_THAT(core_->incarnation(), MatchesRegex("[0-9a-f]{32}"));
 }
 
 TEST_F(CooperationFollowTest, AWatchThatCannotResumeIsOutOfRange) {

@@ -74,7 +74,7 @@ class RegistryFollowTest : public ::testing::Test {
   std::unique_ptr<RegistryCore> core_;
 };
 
-TEST_F(RegistryFollowTest, EveryStoreHasItsOwnIncarnationForItsWholeLife) {
+TEST_F(RegistryFollowTest, EveryOpenOfAStoreIsANewIncarnation) {
   ASSERT_NO_FATAL_FAILURE(Open());
   const std::string incarnation = core_->incarnation();
   EXPECT_THAT(incarnation, MatchesRegex("[0-9a-f]{32}"));
@@ -85,8 +85,10 @@ TEST_F(RegistryFollowTest, EveryStoreHasItsOwnIncarnationForItsWholeLife) {
   EXPECT_EQ(core_->ChangesAfter(0)->incarnation(), incarnation);
 
   ASSERT_NO_FATAL_FAILURE(CreateOrganisation("ACME"));
+  // Reopened, it may have been restored from an older copy meanwhile.
   ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(core_->incarnation(), incarnation);
+  EXPECT_THAT(core_->incarnation(), MatchesRegex("[0-9a-f]{32}"));
+  EXPECT_NE(core_->incarnation(), incarnation);
 
   // A new file is another life.
   path_ = dir_ + "/other.sqlite3";
@@ -95,14 +97,14 @@ TEST_F(RegistryFollowTest, EveryStoreHasItsOwnIncarnationForItsWholeLife) {
   EXPECT_NE(core_->incarnation(), incarnation);
 }
 
-TEST_F(RegistryFollowTest, AFileOfTheFirstSchemaGetsAnIncarnationOnce) {
+TEST_F(RegistryFollowTest, AFileOfTheFirstSchemaGetsAnIncarnation) {
   std::filesystem::copy_file(
       std::string(THB_TESTDATA_DIR) + "/registry-schema1.sqlite3", path_);
   ASSERT_NO_FATAL_FAILURE(Open());
   const std::string incarnation = core_->incarnation();
   EXPECT_THAT(incarnation, MatchesRegex("[0-9a-f]{32}"));
   ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(core_->incarnation(), incarnation);
+  EXPECT_THAT(core_->incarnation(), MatchesRegex("[0-9a-f]{32}"));
 }
 
 TEST_F(RegistryFollowTest, AWatchThatCannotResumeIsOutOfRange) {
