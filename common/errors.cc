@@ -122,6 +122,26 @@ absl::Status RevisionCompacted(int64_t requested, int64_t oldest_kept) {
        {"oldest_kept_revision", absl::StrCat(oldest_kept)}});
 }
 
+absl::Status RevisionAhead(int64_t requested, int64_t current) {
+  return WithReason(
+      absl::OutOfRangeError(absl::StrCat(
+          "from_revision ", requested, " is beyond the store's revision ",
+          current, " (the store was reset or restored); list again")),
+      "REVISION_AHEAD",
+      {{"from_revision", absl::StrCat(requested)},
+       {"current_revision", absl::StrCat(current)}});
+}
+
+absl::Status IncarnationChanged(const std::string& requested,
+                                const std::string& current) {
+  return WithReason(
+      absl::OutOfRangeError(absl::StrCat(
+          "incarnation \"", requested, "\" is not the store's (\"", current,
+          "\"): the store was replaced since; list again")),
+      "INCARNATION_CHANGED",
+      {{"incarnation", requested}, {"current_incarnation", current}});
+}
+
 absl::Status WithReason(
     absl::Status status, std::string_view reason,
     std::vector<std::pair<std::string, std::string>> metadata) {

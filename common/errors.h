@@ -51,6 +51,14 @@ absl::Status EtagMismatch(std::string_view resource_type,
 // OUT_OF_RANGE for a watch from a revision older than the kept history.
 absl::Status RevisionCompacted(int64_t requested, int64_t oldest_kept);
 
+// OUT_OF_RANGE for a watch from a revision the store has not reached: it was
+// reset or restored from an older copy, and the caller must list again.
+absl::Status RevisionAhead(int64_t requested, int64_t current);
+
+// OUT_OF_RANGE for a watch from a revision of another life of the store.
+absl::Status IncarnationChanged(const std::string& requested,
+                                const std::string& current);
+
 // Attaches a machine-readable reason (google.rpc.ErrorInfo.reason, in
 // UPPER_SNAKE_CASE) and metadata to `status`; a no-op on OK.
 absl::Status WithReason(

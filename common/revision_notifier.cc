@@ -24,6 +24,13 @@ void RevisionNotifier::Publish(int64_t revision) {
       }
     }
   }
+  if (ready.empty()) return;
+  if (fan_out_ != nullptr) {
+    fan_out_->Schedule([ready = std::move(ready)] {
+      for (auto& callback : ready) callback();
+    });
+    return;
+  }
   for (auto& callback : ready) callback();
 }
 

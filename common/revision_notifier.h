@@ -6,6 +6,7 @@
 #include <map>
 
 #include "absl/synchronization/mutex.h"
+#include "common/executor.h"
 
 namespace thb {
 
@@ -14,13 +15,17 @@ namespace thb {
 // returns; the writer's Publish() runs it once the revision is passed.
 class RevisionNotifier {
  public:
-  explicit RevisionNotifier(int64_t initial_revision = 0)
-      : revision_(initial_revision) {}
+  // With a `fan_out` executor, Publish() only hands the callbacks over and
+  // they run there: a writer that publishes while holding its write lock
+  // then never waits for a watcher, however slow.
+  explicit RevisionNotifier(int64_t initial_revision = 0,
+                            Executor* fan_out = nullptr)
+      : fan_out_(fan_out), revision_(initial_revision) {}
 
   int64_t revision() const;
 
-  // Records a committed revision and runs (outside the lock) every callback
-  // waiting for a revision below it.
+  // Records a committed revision and runs (outside the lock, on `fan_out`
+  // if there is one) every callback waiting for a revision below it.
   void Publish(int64_t revision);
 
   // Runs `callback` once the revision is greater than `seen`: at once, on
@@ -41,6 +46,7 @@ class RevisionNotifier {
     int64_t seen;
     std::function<void()> callback;
   };
+  Executor* const fan_out_;
   mutable absl::Mutex mu_;
   int64_t revision_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;

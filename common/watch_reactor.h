@@ -8,6 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/executor.h"
 #include "common/grpc_status.h"
@@ -15,6 +16,43 @@
 #include "grpcpp/support/server_callback.h"
 
 namespace thb {
+
+// Watch streams one service serves at once. Each holds a reactor and, while
+// it waits, a place in the revision notifier; followers need one each (an
+// aggregator replica, a cooperation replica), so a few hundred leave room
+// for every replica of a large deployment while bounding what a caller
+// opening streams in a loop can hold.
+inline constexpr int kMaxWatchStreams = 256;
+
+// Counts the Watch streams of one service; the stream over the limit is
+// refused with RESOURCE_EXHAUSTED.
+class WatchStreamLimit {
+ public:
+  explicit WatchStreamLimit(int max_streams = kMaxWatchStreams)
+      : max_streams_(max_streams) {}
+
+  int max_streams() const { return max_streams_; }
+  int open() const {
+    absl::MutexLock lock(&mu_);
+    return open_;
+  }
+
+  bool TryAcquire() {
+    absl::MutexLock lock(&mu_);
+    if (open_ >= max_streams_) return false;
+    ++open_;
+    return true;
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    --open_;
+  }
+
+ private:
+  const int max_streams_;
+  mutable absl::Mutex mu_;
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
 
 // Server side of a Watch stream: sends every change after `from_revision`,
 // then waits on the store's RevisionNotifier and sends each new batch. No
@@ -24,7 +62,8 @@ namespace thb {
 // there is none yet) or an error that ends the stream (OUT_OF_RANGE for a
 // compacted revision). The response type needs `changes()` whose elements
 // have `revision()`. When `changes_after` may block (it reads a disk),
-// pass an `executor` and every call of it runs there.
+// pass an `executor` and every call of it runs there. With a `limit`, a
+// stream beyond it ends at once with RESOURCE_EXHAUSTED.
 template <typename Response>
 class WatchReactor : public grpc::ServerWriteReactor<Response> {
  public:
@@ -36,12 +75,24 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
 
   WatchReactor(grpc::CallbackServerContext* context, int64_t from_revision,
                RevisionNotifier* notifier, ChangesAfter changes_after,
-               std::string domain, Executor* executor = nullptr)
+               std::string domain, Executor* executor = nullptr,
+               WatchStreamLimit* limit = nullptr)
       : sent_(from_revision),
         notifier_(notifier),
         changes_after_(std::move(changes_after)),
         domain_(std::move(domain)),
         executor_(executor) {
+    if (limit != nullptr) {
+      if (!limit->TryAcquire()) {
+        FinishOnce(grpc::Status(
+            grpc::StatusCode::RESOURCE_EXHAUSTED,
+            absl::StrCat(limit->max_streams(),
+                         " watch streams are open, the most this server "
+                         "serves at once (kMaxWatchStreams); retry later")));
+        return;
+      }
+      limit_ = limit;
+    }
     // Tells the client at once that the stream is established, even when
     // there is nothing to send yet.
     context->AddInitialMetadata(kRevisionHeader,
@@ -72,7 +123,10 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
     }
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (limit_ != nullptr) limit_->Release();
+    delete this;
+  }
 
  private:
   // Only one Next() chain is ever active: started by the constructor, then
@@ -159,6 +213,7 @@ class WatchReactor : public grpc::ServerWriteReactor<Response> {
   ChangesAfter changes_after_;
   std::string domain_;
   Executor* executor_;
+  WatchStreamLimit* limit_ = nullptr;
   Response response_;
 
   absl::Mutex mu_;

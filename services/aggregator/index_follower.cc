@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errors.h"
+#include "common/follow_progress.h"
 #include "common/logging.h"
 
 namespace thb::aggregator {
@@ -16,7 +17,8 @@ IndexFollower::IndexFollower(std::shared_ptr<grpc::Channel> channel,
                              Options options)
     : stub_(v1::CooperationRecordService::NewStub(std::move(channel))),
       options_(std::move(options)),
-      index_(std::make_unique<RecordIndex>()) {}
+      index_(std::make_unique<RecordIndex>()),
+      page_size_(std::max(1, options_.page_size)) {}
 
 IndexFollower::~IndexFollower() { Stop(); }
 
@@ -97,6 +99,11 @@ absl::Status IndexFollower::CheckReachable(int64_t revision,
        {"store_revision", absl::StrCat(known())}});
 }
 
+std::string IndexFollower::incarnation() const {
+  absl::ReaderMutexLock lock(&index_mu_);
+  return incarnation_;
+}
+
 int IndexFollower::lists() const {
   absl::ReaderMutexLock lock(&index_mu_);
   return lists_;
@@ -134,9 +141,10 @@ absl::Status IndexFollower::WaitSynced(absl::Time deadline) const {
 }
 
 void IndexFollower::Read(
-    const std::function<void(const RecordIndex&, int64_t)>& read) const {
+    const std::function<void(const RecordIndex&, int64_t, const std::string&)>&
+        read) const {
   absl::ReaderMutexLock lock(&index_mu_);
-  read(*index_, revision_);
+  read(*index_, revision_, incarnation_);
 }
 
 bool IndexFollower::Begin(grpc::ClientContext* context) {
@@ -164,9 +172,11 @@ absl::Status IndexFollower::Relist() {
   // is where the watch resumes, and replaying a change a later page already
   // showed is a no-op for the index (idempotent by revision).
   int64_t revision = -1;
+  int64_t last_page_revision = -1;
+  std::string incarnation;
   v1::ListRecordsRequest request;
-  request.set_page_size(options_.page_size);
-  do {
+  while (true) {
+    request.set_page_size(page_size_);
     v1::ListRecordsResponse response;
     grpc::ClientContext context;
     context.set_deadline(
@@ -175,20 +185,43 @@ absl::Status IndexFollower::Relist() {
     const grpc::Status status =
         stub_->ListRecords(&context, request, &response);
     End();
+    if (FollowProgress::TooLarge(status) && page_size_ > 1) {
+      // The same page would fail forever; a smaller one may pass.
+      page_size_ = std::max(1, page_size_ / 2);
+      THB_LOG(Warning) << "a page of records from " << options_.address
+                       << " is larger than this client may receive ("
+                       << status.error_message() << "); asking for pages of "
+                       << page_size_;
+      continue;
+    }
     if (!status.ok()) {
       return absl::UnavailableError(absl::StrCat("listing records from ",
                                                  options_.address, ": ",
                                                  status.error_message()));
     }
-    if (revision < 0) revision = response.revision();
+    if (revision < 0) {
+      revision = response.revision();
+      incarnation = response.incarnation();
+      // A fresh list may follow a store restored to a lower revision: what
+      // the store said before no longer holds.
+      store_revision_.store(response.revision(), std::memory_order_release);
+    } else if (response.incarnation() != incarnation ||
+               response.revision() < last_page_revision) {
+      return absl::AbortedError(
+          absl::StrCat("the cooperation store at ", options_.address,
+                       " was replaced or restored while it was being listed"));
+    }
+    last_page_revision = response.revision();
     RaiseTo(store_revision_, response.revision());
     for (const auto& record : response.records()) fresh->Upsert(record);
+    if (response.next_page_token().empty()) break;
     request.set_page_token(response.next_page_token());
-  } while (!request.page_token().empty());
+  }
 
   absl::MutexLock lock(&index_mu_);
   index_ = std::move(fresh);
   revision_ = revision;
+  incarnation_ = incarnation;
   synced_ = true;
   ++lists_;
   published_revision_.store(revision, std::memory_order_release);
@@ -196,19 +229,36 @@ absl::Status IndexFollower::Relist() {
   return absl::OkStatus();
 }
 
-grpc::Status IndexFollower::WatchFrom(int64_t revision) {
+grpc::Status IndexFollower::WatchFrom(int64_t revision, bool* progressed) {
+  *progressed = false;
   grpc::ClientContext context;
   if (!Begin(&context)) {
     return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
   }
   v1::WatchRequest request;
   request.set_from_revision(revision);
+  request.set_incarnation(incarnation());
   auto reader = stub_->Watch(&context, request);
   v1::WatchResponse response;
+  grpc::Status reset;
   while (reader->Read(&response)) {
     RaiseTo(store_revision_, response.revision());
-    if (response.changes().empty()) continue;
     absl::MutexLock lock(&index_mu_);
+    // A server that does not check the request itself still tells its
+    // incarnation and revision in every message.
+    if ((!response.incarnation().empty() &&
+         response.incarnation() != incarnation_) ||
+        response.revision() < revision_) {
+      reset = grpc::Status(
+          grpc::StatusCode::OUT_OF_RANGE,
+          absl::StrCat("the cooperation store is at revision ",
+                       response.revision(), " of incarnation \"",
+                       response.incarnation(), "\", the index at ", revision_,
+                       " of \"", incarnation_, "\": it was reset"));
+      context.TryCancel();
+      break;
+    }
+    if (response.changes().empty()) continue;
     for (const auto& change : response.changes()) {
       if (change.type() == v1::CHANGE_TYPE_DELETED) {
         index_->Remove(change.record().id(), change.revision());
@@ -217,16 +267,18 @@ grpc::Status IndexFollower::WatchFrom(int64_t revision) {
       }
       revision_ = std::max(revision_, change.revision());
     }
+    *progressed = true;
     published_revision_.store(revision_, std::memory_order_release);
   }
   grpc::Status status = reader->Finish();
   End();
-  return status;
+  return reset.ok() ? status : reset;
 }
 
 void IndexFollower::Run() {
   absl::Duration backoff = options_.initial_backoff;
   bool listed = false;
+  FollowProgress progress;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -246,10 +298,14 @@ void IndexFollower::Run() {
       backoff = options_.initial_backoff;
       THB_LOG(Info) << "index synced at cooperation revision " << revision();
     }
-    const grpc::Status status = WatchFrom(revision());
-    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
-      THB_LOG(Info) << "cooperation history no longer reaches revision "
-                    << revision() << "; listing again";
+    bool progressed = false;
+    const grpc::Status status = WatchFrom(revision(), &progressed);
+    if (progressed) backoff = options_.initial_backoff;
+    std::string why;
+    if (progress.ShouldRelist(status, progressed, &why)) {
+      THB_LOG(Warning) << "cannot resume watching " << options_.address
+                       << " from revision " << revision() << ": " << why
+                       << "; listing again";
       listed = false;
       continue;
     }

@@ -23,8 +23,10 @@ namespace thb::aggregator {
 // background thread lists every record into a fresh index, swaps it in,
 // watches from the list's revision applying each change (idempotently by
 // revision), resumes a broken stream from the last revision applied, and
-// lists again when the store answers OUT_OF_RANGE. Queries read the index
-// under a shared lock while changes apply under an exclusive one.
+// lists again when resuming cannot work: the store answers OUT_OF_RANGE, its
+// incarnation changes or its revision moves backwards (it was replaced or
+// restored from an older copy), or watching makes no progress. Queries read
+// the index under a shared lock while changes apply under an exclusive one.
 class IndexFollower {
  public:
   // How long asking the store its revision may take (CheckReachable).
@@ -51,6 +53,8 @@ class IndexFollower {
   bool synced() const;
   // The cooperation revision the index is at (0 before the first sync).
   int64_t revision() const;
+  // The incarnation of the cooperation store that revision belongs to.
+  std::string incarnation() const;
   // How many full lists were made.
   int lists() const;
   // The highest revision the cooperation store said it had (in a list page
@@ -72,13 +76,16 @@ class IndexFollower {
   absl::Status WaitSynced(absl::Time deadline) const;
 
   // Runs `read(index, revision)` under the shared lock.
-  void Read(const std::function<void(const RecordIndex&, int64_t)>& read) const;
+  void Read(
+      const std::function<void(const RecordIndex&, int64_t revision,
+                               const std::string& incarnation)>& read) const;
 
  private:
   void Run();
   // Lists everything into a new index and swaps it in.
   absl::Status Relist();
-  grpc::Status WatchFrom(int64_t revision);
+  // Watches from the index's revision; whether it applied any change.
+  grpc::Status WatchFrom(int64_t revision, bool* progressed);
   bool SleepUnlessStopped(absl::Duration duration);
   // Starts a call: registers `context` so Stop() can cancel it; false when
   // stopping.
@@ -93,6 +100,7 @@ class IndexFollower {
   mutable absl::Mutex index_mu_;
   std::unique_ptr<RecordIndex> index_ ABSL_GUARDED_BY(index_mu_);
   int64_t revision_ ABSL_GUARDED_BY(index_mu_) = 0;
+  std::string incarnation_ ABSL_GUARDED_BY(index_mu_);
   bool synced_ ABSL_GUARDED_BY(index_mu_) = false;
   int lists_ ABSL_GUARDED_BY(index_mu_) = 0;
   // Copies of revision_ and synced_ readable without the lock, so that a
@@ -106,6 +114,9 @@ class IndexFollower {
   // When the last probe that got an answer started.
   mutable absl::Time last_probe_start_ ABSL_GUARDED_BY(probe_mu_) =
       absl::InfinitePast();
+
+  // Halved while list pages are too large for this client to receive.
+  int page_size_;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -37,17 +37,11 @@ std::string_view CacheOutcomeName(CacheOutcome outcome) {
 std::string CacheKey(std::string_view method,
                      const google::protobuf::Message& canonical_request,
                      const IndexVersion& version) {
-  return absl::StrCat("thb:v1:", ToAbsl(method), ":",
-                      FingerprintHex(MessageFingerprint(canonical_request)),
-                      ":", version.registry_revision, ":",
-                      version.cooperation_revision);
-}
-
-std::string CacheKey(std::string_view method,
-                     const google::protobuf::Message& canonical_request,
-                     int64_t registry_revision, int64_t cooperation_revision) {
-  return CacheKey(method, canonical_request,
-                  IndexVersion{registry_revision, cooperation_revision});
+  return absl::StrCat(
+      "thb:v1:", ToAbsl(method), ":",
+      FingerprintHex(MessageFingerprint(canonical_request)), ":",
+      version.registry_incarnation, ".", version.registry_revision, ":",
+      version.cooperation_incarnation, ".", version.cooperation_revision);
 }
 
 ResponseCache::ResponseCache(RedisPool* redis, const CacheMac* mac,

@@ -68,25 +68,26 @@ struct ResponseCacheCounters {
 
 // The state of the data an answer is computed at. It is read under the same
 // lock as the computation reads the index, so that an answer is keyed by
-// exactly what it saw; store incarnations join it when the stores send
-// them.
+// exactly what it saw.
 struct IndexVersion {
+  std::string registry_incarnation;
   int64_t registry_revision = 0;
+  std::string cooperation_incarnation;
   int64_t cooperation_revision = 0;
 };
 
 // "thb:v1:<method>:<fingerprint of the request's deterministic
-// serialization, 16 hex digits>:<registry_revision>:<cooperation_revision>".
+// serialization, 16 hex digits>:<registry_incarnation>.<registry_revision>:
+// <cooperation_incarnation>.<cooperation_revision>".
 // `canonical_request` must already be normalized (defaults filled, aliases
 // resolved, repeated fields sorted) and stripped of what does not change the
 // answer (deadlines, min revisions): equal requests must serialize equally.
-// The revisions make a write change every key, so no entry is ever stale.
+// The revisions make a write change every key, so no entry is ever stale;
+// the incarnations keep a store restored to an older revision (which then
+// reuses revisions for other data) from reaching the answers of before.
 std::string CacheKey(std::string_view method,
                      const google::protobuf::Message& canonical_request,
                      const IndexVersion& version);
-std::string CacheKey(std::string_view method,
-                     const google::protobuf::Message& canonical_request,
-                     int64_t registry_revision, int64_t cooperation_revision);
 
 // A computed value and the key it belongs under: the key of the version it
 // was computed at, which may be newer than the one it was looked up at.

@@ -156,16 +156,19 @@ absl::StatusOr<Response> StatsService::Answer(const Request& request,
   canonical.clear_min_cooperation_revision();
   const std::string key =
       CacheKey(method, canonical,
-               IndexVersion{(*registry)->revision, index_->revision()});
+               IndexVersion{(*registry)->incarnation, (*registry)->revision,
+                            index_->incarnation(), index_->revision()});
 
   auto cached =
       cache_->GetOrComputeKeyed(key, [&]() -> absl::StatusOr<KeyedValue> {
         absl::StatusOr<Response> computed = absl::UnknownError("not computed");
         IndexVersion at;
-        index_->Read([&](const RecordIndex& index, int64_t revision) {
+        index_->Read([&](const RecordIndex& index, int64_t revision,
+                         const std::string& incarnation) {
           // Read under the lock the computation holds: the index cannot
           // move between the two.
-          at = IndexVersion{(*registry)->revision, revision};
+          at = IndexVersion{(*registry)->incarnation, (*registry)->revision,
+                            incarnation, revision};
           computed = compute(index, **registry, *day, canonical, stop);
         });
         if (!computed.ok()) return computed.status();

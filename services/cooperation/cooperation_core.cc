@@ -166,6 +166,7 @@ CooperationCore::CooperationCore(std::unique_ptr<CooperationStore> store,
     : store_(std::move(store)),
       references_(references),
       options_(options),
+      incarnation_(info.incarnation),
       notifier_(info.revision),
       revision_(info.revision),
       compacted_revision_(info.compacted_revision) {}
@@ -619,12 +620,17 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
 
   v1::ListRecordsResponse response;
   response.set_revision(revision());
+  response.set_incarnation(incarnation_);
+  PageBudget budget(options_.max_page_bytes);
+  // The id of the last record this page has passed: returned or filtered
+  // out. A page ends before the first matching record that does not fit.
   std::string cursor = *after;
   bool more = true;
+  bool full = false;
   // Rows examined by a filtered call, bounded: see kMaxRowsExaminedPerList.
   int examined = 0;
   bool budget_spent = false;
-  while (more && response.records_size() < *page_size && !budget_spent) {
+  while (more && !full && !budget_spent) {
     const int chunk =
         filtered ? std::clamp(options_.max_rows_examined_per_list - examined, 1,
                               kScanChunk)
@@ -635,7 +641,6 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
     examined += static_cast<int>(rows->size());
     budget_spent = filtered && examined >= options_.max_rows_examined_per_list;
     for (auto& row : *rows) {
-      cursor = row.id;
       CooperationRecord record;
       if (auto s = ParseRecordRow(row.id, row.data, &record); !s.ok()) return s;
       const auto status =
@@ -643,16 +648,19 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
               ? registry->StatusOn(record.reporting_country(), *day)
               : registry::v1::EMN_STATUS_UNSPECIFIED;
       if (filtered && !domain::Matches(record, request.filter(), status)) {
+        cursor = row.id;
         continue;
       }
-      *response.add_records() = std::move(record);
-      if (response.records_size() == *page_size) {
-        more = true;
+      if (response.records_size() == *page_size ||
+          !budget.Take(row.data.size())) {
+        full = true;
         break;
       }
+      cursor = row.id;
+      *response.add_records() = std::move(record);
     }
   }
-  if (more && (response.records_size() == *page_size || budget_spent)) {
+  if (full || (more && budget_spent)) {
     response.set_next_page_token(EncodePageToken(cursor, filter_hash));
   }
   if (!filtered) {
@@ -664,24 +672,31 @@ absl::StatusOr<v1::ListRecordsResponse> CooperationCore::ListRecords(
 }
 
 absl::StatusOr<v1::WatchResponse> CooperationCore::ChangesAfter(
-    int64_t from_revision) const {
+    int64_t from_revision, const std::string& incarnation) const {
   if (from_revision < 0) {
     return InvalidArgument("from_revision",
                            absl::StrCat(from_revision, " is negative"));
   }
+  if (!incarnation.empty() && incarnation != incarnation_) {
+    return IncarnationChanged(incarnation, incarnation_);
+  }
   int64_t compacted;
+  int64_t current;
   {
     absl::ReaderMutexLock lock(&mu_);
     compacted = compacted_revision_;
+    current = revision_;
   }
   if (from_revision < compacted) {
     return RevisionCompacted(from_revision, compacted + 1);
   }
-  auto rows =
-      store_->ChangesAfter(from_revision, options_.max_changes_per_batch);
+  if (from_revision > current) return RevisionAhead(from_revision, current);
+  auto rows = store_->ChangesAfter(
+      from_revision, options_.max_changes_per_batch, options_.max_batch_bytes);
   if (!rows.ok()) return rows.status();
   v1::WatchResponse response;
   response.set_revision(revision());
+  response.set_incarnation(incarnation_);
   response.mutable_changes()->Reserve(rows->size());
   for (const auto& row : *rows) {
     v1::Change* change = response.add_changes();

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/audit_log.h"
+#include "common/message_budget.h"
 #include "common/revision_notifier.h"
 #include "services/cooperation/cooperation_store.h"
 #include "services/registry/client/registry_mirror.h"
@@ -43,6 +44,11 @@ struct CoreOptions {
   int64_t history_revisions = 10000;
   // Most changes one ChangesAfter call gathers (whole revisions).
   int max_changes_per_batch = 1000;
+  // Most bytes of records one ListRecords page carries (at least one).
+  size_t max_page_bytes = kMaxListPageBytes;
+  // Most bytes of changes one ChangesAfter call gathers (whole revisions, at
+  // least one).
+  size_t max_batch_bytes = kMaxWatchBatchBytes;
   // Most records one BatchCreateRecords call may carry.
   int max_batch_records = kMaxBatchRecords;
   int max_rows_examined_per_list = kMaxRowsExaminedPerList;
@@ -92,8 +98,14 @@ class CooperationCore {
       const v1::ListRecordsRequest& request, absl::Time deadline) const;
 
   // Changes after `from_revision`, whole revisions at a time; empty when
-  // none yet; OUT_OF_RANGE when the log no longer reaches back that far.
-  absl::StatusOr<v1::WatchResponse> ChangesAfter(int64_t from_revision) const;
+  // none yet; OUT_OF_RANGE when the log no longer reaches back that far, when
+  // `from_revision` is beyond the store's revision, or when `incarnation` is
+  // set and is not the store's: the caller must list again.
+  absl::StatusOr<v1::WatchResponse> ChangesAfter(
+      int64_t from_revision, const std::string& incarnation = "") const;
+
+  // The store's incarnation, sent with every List and Watch answer.
+  const std::string& incarnation() const { return incarnation_; }
 
   // The audit log of record writes.
   absl::StatusOr<registry::v1::ListAuditEventsResponse> ListAuditEvents(
@@ -141,6 +153,7 @@ class CooperationCore {
   std::unique_ptr<CooperationStore> store_;
   const registry::References* references_;
   CoreOptions options_;
+  const std::string incarnation_;
   RevisionNotifier notifier_;
 
   absl::Mutex write_mu_;

@@ -4,6 +4,7 @@
 #include "absl/time/time.h"
 #include "common/arena_allocator.h"
 #include "common/executor.h"
+#include "common/watch_reactor.h"
 #include "services/cooperation/cooperation_core.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 
@@ -18,11 +19,13 @@ class CooperationService final
   static constexpr char kDomain[] = "cooperation.thb";
 
   CooperationService(CooperationCore* core, Executor* writers,
-                     Executor* readers, absl::Duration default_timeout)
+                     Executor* readers, absl::Duration default_timeout,
+                     int max_watch_streams = kMaxWatchStreams)
       : core_(core),
         writers_(writers),
         readers_(readers),
-        default_timeout_(default_timeout) {
+        default_timeout_(default_timeout),
+        watch_streams_(max_watch_streams) {
     SetMessageAllocatorFor_BatchCreateRecords(&batch_allocator_);
     SetMessageAllocatorFor_ListRecords(&list_allocator_);
   }
@@ -67,6 +70,7 @@ class CooperationService final
   Executor* writers_;
   Executor* readers_;
   absl::Duration default_timeout_;
+  WatchStreamLimit watch_streams_;
   ArenaMessageAllocator<v1::BatchCreateRecordsRequest,
                         v1::BatchCreateRecordsResponse>
       batch_allocator_;

@@ -47,6 +47,9 @@ struct StoreInfo {
   int64_t revision = 0;
   // Changes at or below this revision have been dropped from the log.
   int64_t compacted_revision = 0;
+  // Which life of the store this is (32 lowercase hex characters), made when
+  // the store was created: revisions of another life mean other things.
+  std::string incarnation;
 };
 
 // One atomic write at `revision` (the store's revision plus one).
@@ -83,9 +86,10 @@ class CooperationStore {
   virtual absl::StatusOr<int64_t> Count() = 0;
   // Changes with a revision greater than `after_revision`, in order: at
   // least every change of the first such revision, then whole revisions
-  // while fewer than `max_changes` have been gathered.
+  // while fewer than `max_changes` have been gathered and their records
+  // stay within `max_bytes`.
   virtual absl::StatusOr<std::vector<ChangeRow>> ChangesAfter(
-      int64_t after_revision, int max_changes) = 0;
+      int64_t after_revision, int max_changes, size_t max_bytes) = 0;
   virtual absl::StatusOr<std::optional<StoredRequest>> FindRequest(
       const std::string& request_id) = 0;
   // FAILED_PRECONDITION and nothing written when `batch.revision` is not

@@ -5,8 +5,10 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/message_budget.h"
 
 namespace thb::cooperation {
 namespace {
@@ -45,6 +47,13 @@ const std::vector<std::string>& Migrations() {
         CREATE INDEX requests_by_revision ON requests (revision);
       )sql",
       audit::kMigrationSql,
+      // The store's incarnation: made once, when the file is created (or
+      // first opened by a program that knows incarnations), from SQLite's
+      // randomness (the operating system's). A blob, because `value` has
+      // integer affinity and would turn an all-digit hex text into a number.
+      R"sql(
+        INSERT INTO meta (key, value) VALUES ('incarnation', randomblob(16));
+      )sql",
   };
   return *migrations;
 }
@@ -78,6 +87,13 @@ SqliteCooperationStore::Open(const std::string& path) {
   if (auto status = (*writer)->Migrate(Migrations()); !status.ok()) {
     return status;
   }
+  // Every open is a new life: a file copied back from a backup cannot be
+  // told from the one that was there (see docs/DECISIONS.md, "Followers").
+  if (auto status = (*writer)->Exec(
+          "UPDATE meta SET value = randomblob(16) WHERE key = 'incarnation'");
+      !status.ok()) {
+    return status;
+  }
   auto reader = sqlite::Database::Open(path);
   if (!reader.ok()) return reader.status();
   return std::unique_ptr<SqliteCooperationStore>(
@@ -93,6 +109,18 @@ absl::StatusOr<StoreInfo> SqliteCooperationStore::Info() {
   if (!compacted.ok()) return compacted.status();
   info.revision = *revision;
   info.compacted_revision = *compacted;
+  auto stmt =
+      reader_->Prepare("SELECT value FROM meta WHERE key = 'incarnation'");
+  if (!stmt.ok()) return stmt.status();
+  auto row = (*stmt)->Step();
+  if (!row.ok()) return row.status();
+  const std::string incarnation = *row ? (*stmt)->ColumnBlob(0) : "";
+  (*stmt)->Reset();
+  if (incarnation.size() != 16) {
+    return absl::DataLossError(
+        "cooperation store has no valid incarnation in its meta table");
+  }
+  info.incarnation = absl::BytesToHexString(incarnation);
   return info;
 }
 
@@ -158,7 +186,7 @@ absl::StatusOr<int64_t> SqliteCooperationStore::Count() {
 }
 
 absl::StatusOr<std::vector<ChangeRow>> SqliteCooperationStore::ChangesAfter(
-    int64_t after_revision, int max_changes) {
+    int64_t after_revision, int max_changes, size_t max_bytes) {
   absl::MutexLock lock(&read_mu_);
   // Whole revisions: everything up to the revision of the max_changes-th
   // change after `after_revision`.
@@ -181,6 +209,7 @@ absl::StatusOr<std::vector<ChangeRow>> SqliteCooperationStore::ChangesAfter(
   if (!stmt.ok()) return stmt.status();
   (*stmt)->Bind(1, after_revision).Bind(2, through);
   std::vector<ChangeRow> changes;
+  RevisionBatchBudget budget(max_bytes);
   while (true) {
     auto row = (*stmt)->Step();
     if (!row.ok()) return row.status();
@@ -191,8 +220,15 @@ absl::StatusOr<std::vector<ChangeRow>> SqliteCooperationStore::ChangesAfter(
     change.id = (*stmt)->ColumnText(2);
     change.commit_time_micros = (*stmt)->ColumnInt(3);
     change.data = (*stmt)->ColumnBlob(4);
+    // The record's bytes, plus a little for the change's other fields.
+    constexpr size_t kChangeOverhead = 32;
+    if (!budget.Offer(change.revision, change.data.size() + kChangeOverhead)) {
+      break;
+    }
     changes.push_back(std::move(change));
   }
+  (*stmt)->Reset();
+  changes.resize(budget.kept());
   return changes;
 }
 

@@ -26,8 +26,8 @@ class SqliteCooperationStore : public CooperationStore {
   absl::StatusOr<std::vector<RecordRow>> Scan(const std::string& after_id,
                                               int limit) override;
   absl::StatusOr<int64_t> Count() override;
-  absl::StatusOr<std::vector<ChangeRow>> ChangesAfter(int64_t after_revision,
-                                                      int max_changes) override;
+  absl::StatusOr<std::vector<ChangeRow>> ChangesAfter(
+      int64_t after_revision, int max_changes, size_t max_bytes) override;
   absl::StatusOr<std::optional<StoredRequest>> FindRequest(
       const std::string& request_id) override;
   absl::Status Commit(const CommitBatch& batch) override;

@@ -429,6 +429,7 @@ absl::StatusOr<std::unique_ptr<RegistryCore>> RegistryCore::Open(
       new RegistryCore(std::move(store), options));
   {
     absl::MutexLock lock(&core->mu_);
+    core->incarnation_ = state->incarnation;
     core->revision_ = state->revision;
     core->compacted_revision_ = state->compacted_revision;
     // A damaged row stays where it is: every read of it answers INTERNAL
@@ -813,6 +814,8 @@ absl::StatusOr<v1::ListCountriesResponse> RegistryCore::ListCountries(
 
   v1::ListCountriesResponse response;
   response.set_revision(revision_);
+  response.set_incarnation(incarnation_);
+  PageBudget budget(options_.max_page_bytes);
   int total = 0;
   for (const auto& [code, entry] : countries_) {
     if (!request.region_id().empty() && !region_members.count(code)) continue;
@@ -825,7 +828,8 @@ absl::StatusOr<v1::ListCountriesResponse> RegistryCore::ListCountries(
     }
     ++total;
     if (code <= *after && !after->empty()) continue;
-    if (response.countries_size() < *page_size) {
+    if (response.countries_size() < *page_size &&
+        budget.Take(country.ByteSizeLong())) {
       *response.add_countries() = std::move(country);
     } else if (response.next_page_token().empty()) {
       response.set_next_page_token(EncodePageToken(
@@ -1022,6 +1026,8 @@ absl::StatusOr<v1::ListRegionsResponse> RegistryCore::ListRegions(
   }
   v1::ListRegionsResponse response;
   response.set_revision(revision_);
+  response.set_incarnation(incarnation_);
+  PageBudget budget(options_.max_page_bytes);
   int total = 0;
   for (const auto& [id, entry] : regions_) {
     auto parsed =
@@ -1035,7 +1041,8 @@ absl::StatusOr<v1::ListRegionsResponse> RegistryCore::ListRegions(
     }
     ++total;
     if (!after->empty() && id <= *after) continue;
-    if (response.regions_size() < *page_size) {
+    if (response.regions_size() < *page_size &&
+        budget.Take(region.ByteSizeLong())) {
       *response.add_regions() = std::move(region);
     } else if (response.next_page_token().empty()) {
       response.set_next_page_token(
@@ -1188,6 +1195,8 @@ absl::StatusOr<v1::ListOrganisationsResponse> RegistryCore::ListOrganisations(
   absl::ReaderMutexLock lock(&mu_);
   v1::ListOrganisationsResponse response;
   response.set_revision(revision_);
+  response.set_incarnation(incarnation_);
+  PageBudget budget(options_.max_page_bytes);
   int total = 0;
   for (const auto& [id, entry] : organisations_) {
     auto parsed = Parse<Organisation>(ResourceKind::kOrganisation, id,
@@ -1197,7 +1206,8 @@ absl::StatusOr<v1::ListOrganisationsResponse> RegistryCore::ListOrganisations(
     if (!kinds.empty() && !kinds.count(organisation.kind())) continue;
     ++total;
     if (!after->empty() && id <= *after) continue;
-    if (response.organisations_size() < *page_size) {
+    if (response.organisations_size() < *page_size &&
+        budget.Take(organisation.ByteSizeLong())) {
       *response.add_organisations() = std::move(organisation);
     } else if (response.next_page_token().empty()) {
       response.set_next_page_token(EncodePageToken(
@@ -1312,21 +1322,27 @@ absl::StatusOr<v1::DeleteOrganisationResponse> RegistryCore::DeleteOrganisation(
 }
 
 absl::StatusOr<v1::WatchResponse> RegistryCore::ChangesAfter(
-    int64_t from_revision) const {
+    int64_t from_revision, const std::string& incarnation) const {
   if (from_revision < 0) {
     return InvalidArgument("from_revision",
                            absl::StrCat(from_revision, " is negative"));
+  }
+  if (!incarnation.empty() && incarnation != incarnation_) {
+    return IncarnationChanged(incarnation, incarnation_);
   }
   absl::ReaderMutexLock lock(&mu_);
   if (from_revision < compacted_revision_) {
     return RevisionCompacted(from_revision, compacted_revision_ + 1);
   }
+  if (from_revision > revision_) return RevisionAhead(from_revision, revision_);
   v1::WatchResponse response;
   response.set_revision(revision_);
+  response.set_incarnation(incarnation_);
   auto it = std::upper_bound(history_.begin(), history_.end(), from_revision,
                              [](int64_t revision, const v1::Change& change) {
                                return revision < change.revision();
                              });
+  RevisionBatchBudget budget(options_.max_batch_bytes);
   for (; it != history_.end(); ++it) {
     if (response.changes_size() >= options_.max_changes_per_batch &&
         it->revision() !=
@@ -1337,7 +1353,13 @@ absl::StatusOr<v1::WatchResponse> RegistryCore::ChangesAfter(
         damaged != damaged_changes_.end()) {
       return damaged->second;
     }
+    if (!budget.Offer(it->revision(), it->ByteSizeLong())) break;
     *response.add_changes() = *it;
+  }
+  const int kept = static_cast<int>(budget.kept());
+  if (kept < response.changes_size()) {
+    response.mutable_changes()->DeleteSubrange(kept,
+                                               response.changes_size() - kept);
   }
   return response;
 }

@@ -19,6 +19,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/audit_log.h"
+#include "common/executor.h"
+#include "common/message_budget.h"
 #include "common/revision_notifier.h"
 #include "services/registry/reference_data.h"
 #include "services/registry/registry_store.h"
@@ -67,6 +69,11 @@ struct CoreOptions {
   // Most changes one ChangesAfter call returns (whole revisions are never
   // split, so a single larger revision is still returned whole).
   int max_changes_per_batch = 1000;
+  // Most bytes of resources one List page carries (always at least one).
+  size_t max_page_bytes = kMaxListPageBytes;
+  // Most bytes of changes one ChangesAfter call returns (whole revisions,
+  // always at least one).
+  size_t max_batch_bytes = kMaxWatchBatchBytes;
   // How long audit events are kept.
   absl::Duration audit_retention = audit::kDefaultRetention;
   // Asked before a region or organisation is deleted; null deletes without
@@ -133,10 +140,17 @@ class RegistryCore {
       absl::Time deadline = absl::InfiniteFuture());
 
   // Changes with a revision greater than `from_revision`, whole revisions at
-  // a time, at most about max_changes_per_batch. Empty when there are none
-  // yet. OUT_OF_RANGE when the history no longer reaches back that far;
-  // INVALID_ARGUMENT for a negative revision.
-  absl::StatusOr<v1::WatchResponse> ChangesAfter(int64_t from_revision) const;
+  // a time, at most about max_changes_per_batch and max_batch_bytes. Empty
+  // when there are none yet. OUT_OF_RANGE when the history no longer reaches
+  // back that far, when `from_revision` is beyond the current revision, or
+  // when `incarnation` is set and is not the store's (a follower of an
+  // earlier life of the store must list again); INVALID_ARGUMENT for a
+  // negative revision.
+  absl::StatusOr<v1::WatchResponse> ChangesAfter(
+      int64_t from_revision, const std::string& incarnation = "") const;
+
+  // The store's incarnation, sent with every List and Watch answer.
+  const std::string& incarnation() const { return incarnation_; }
 
   // The audit log: an event for every resource each committed write changed
   // (the seeding of a new store is no call and has none).
@@ -207,7 +221,11 @@ class RegistryCore {
 
   std::unique_ptr<RegistryStore> store_;
   CoreOptions options_;
-  RevisionNotifier notifier_;
+  std::string incarnation_;
+  // Watch streams are woken on this thread, not on the writer's, which holds
+  // write_mu_ while it publishes: a slow watcher never holds up writes.
+  Executor fan_out_{1};
+  RevisionNotifier notifier_{0, &fan_out_};
 
   // Writers take write_mu_ for their whole read-validate-commit sequence so
   // that validation sees the state the commit applies to; readers take only

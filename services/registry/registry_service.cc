@@ -192,8 +192,10 @@ grpc::ServerWriteReactor<v1::WatchResponse>* RegistryService::Watch(
     grpc::CallbackServerContext* context, const v1::WatchRequest* request) {
   return new WatchReactor<v1::WatchResponse>(
       context, request->from_revision(), &core_->notifier(),
-      [core = core_](int64_t after) { return core->ChangesAfter(after); },
-      kDomain);
+      [core = core_, incarnation = request->incarnation()](int64_t after) {
+        return core->ChangesAfter(after, incarnation);
+      },
+      kDomain, /*executor=*/nullptr, &watch_streams_);
 }
 
 }  // namespace thb::registry

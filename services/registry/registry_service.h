@@ -2,6 +2,7 @@
 #define THB_SERVICES_REGISTRY_REGISTRY_SERVICE_H_
 
 #include "common/executor.h"
+#include "common/watch_reactor.h"
 #include "services/registry/registry_core.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
 
@@ -15,8 +16,9 @@ class RegistryService final
  public:
   static constexpr char kDomain[] = "registry.thb";
 
-  RegistryService(RegistryCore* core, Executor* executor)
-      : core_(core), executor_(executor) {}
+  RegistryService(RegistryCore* core, Executor* executor,
+                  int max_watch_streams = kMaxWatchStreams)
+      : core_(core), executor_(executor), watch_streams_(max_watch_streams) {}
 
   grpc::ServerUnaryReactor* GetCountry(
       grpc::CallbackServerContext* context,
@@ -96,6 +98,7 @@ class RegistryService final
  private:
   RegistryCore* core_;
   Executor* executor_;
+  WatchStreamLimit watch_streams_;
 };
 
 }  // namespace thb::registry

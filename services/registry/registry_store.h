@@ -42,6 +42,9 @@ struct StoreState {
   int64_t revision = 0;
   // Changes with a revision at or below this have been dropped from the log.
   int64_t compacted_revision = 0;
+  // Which life of the store this is (32 lowercase hex characters), made when
+  // the store was created: revisions of another life mean other things.
+  std::string incarnation;
   std::vector<StoredResource> resources;
   // Ordered by revision.
   std::vector<StoredChange> changes;

@@ -38,6 +38,13 @@ const std::vector<std::string>& Migrations() {
         INSERT INTO meta (key, value) VALUES ('compacted_revision', '0');
       )sql",
       audit::kMigrationSql,
+      // The store's incarnation: made once, when the file is created (or
+      // first opened by a program that knows incarnations), from SQLite's
+      // randomness (the operating system's).
+      R"sql(
+        INSERT INTO meta (key, value)
+        VALUES ('incarnation', lower(hex(randomblob(16))));
+      )sql",
   };
   return *migrations;
 }
@@ -45,6 +52,7 @@ const std::vector<std::string>& Migrations() {
 // Keys of `meta` that the store itself owns.
 constexpr char kRevisionKey[] = "revision";
 constexpr char kCompactedKey[] = "compacted_revision";
+constexpr char kIncarnationKey[] = "incarnation";
 
 }  // namespace
 
@@ -53,6 +61,14 @@ absl::StatusOr<std::unique_ptr<SqliteRegistryStore>> SqliteRegistryStore::Open(
   auto db = sqlite::Database::Open(path);
   if (!db.ok()) return db.status();
   if (auto status = (*db)->Migrate(Migrations()); !status.ok()) return status;
+  // Every open is a new life: a file copied back from a backup cannot be
+  // told from the one that was there (see docs/DECISIONS.md, "Followers").
+  if (auto status = (*db)->Exec(
+          "UPDATE meta SET value = lower(hex(randomblob(16))) WHERE key = "
+          "'incarnation'");
+      !status.ok()) {
+    return status;
+  }
   return std::unique_ptr<SqliteRegistryStore>(
       new SqliteRegistryStore(std::move(*db)));
 }
@@ -85,8 +101,13 @@ absl::StatusOr<StoreState> SqliteRegistryStore::Load() {
       !absl::SimpleAtoi(state.meta[kCompactedKey], &state.compacted_revision)) {
     return absl::DataLossError("registry store has no valid revision");
   }
+  state.incarnation = state.meta[kIncarnationKey];
+  if (state.incarnation.empty()) {
+    return absl::DataLossError("registry store has no incarnation");
+  }
   state.meta.erase(kRevisionKey);
   state.meta.erase(kCompactedKey);
+  state.meta.erase(kIncarnationKey);
 
   auto resources = db_->Prepare(
       "SELECT kind, id, revision, data FROM resources ORDER BY kind, id");

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
+#include "common/follow_progress.h"
 #include "common/logging.h"
 #include "common/watch_reactor.h"
 #include "services/registry/reference_data.h"
@@ -76,7 +77,8 @@ void RegistrySnapshot::Apply(const v1::Change& change) {
 RegistryMirror::RegistryMirror(std::shared_ptr<grpc::Channel> channel,
                                Options options)
     : stub_(v1::CountryRegistryService::NewStub(std::move(channel))),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      page_size_(std::max(1, options_.page_size)) {}
 
 RegistryMirror::~RegistryMirror() { Stop(); }
 
@@ -158,9 +160,8 @@ absl::StatusOr<std::shared_ptr<RegistrySnapshot>> RegistryMirror::ListAll() {
   // The revision of the first page: everything after it is replayed by the
   // watch, and replaying a change the pages already showed is harmless.
   int64_t revision = -1;
-  auto first = [&](int64_t page_revision) {
-    if (revision < 0 || page_revision < revision) revision = page_revision;
-  };
+  int64_t last_page_revision = -1;
+  std::string incarnation;
   auto call = [&](auto method, auto& request, auto& response) -> grpc::Status {
     grpc::ClientContext context;
     context.set_deadline(
@@ -177,63 +178,87 @@ absl::StatusOr<std::shared_ptr<RegistrySnapshot>> RegistryMirror::ListAll() {
     active_call_ = nullptr;
     return status;
   };
-
-  v1::ListCountriesRequest countries;
-  countries.set_page_size(options_.page_size);
-  do {
-    v1::ListCountriesResponse response;
-    auto status = call(&v1::CountryRegistryService::Stub::ListCountries,
-                       countries, response);
-    if (!status.ok()) {
-      return absl::UnavailableError(status.error_message());
-    }
-    first(response.revision());
-    for (auto& country : *response.mutable_countries()) {
-      if (country.iso_alpha2() != country.code()) {
-        snapshot->aliases[country.iso_alpha2()] = country.code();
+  // Every page of one List method, each handed to `take`.
+  auto list = [&](auto method, auto request, auto empty_response,
+                  auto take) -> absl::Status {
+    while (true) {
+      request.set_page_size(page_size_);
+      decltype(empty_response) response;
+      auto status = call(method, request, response);
+      if (FollowProgress::TooLarge(status) && page_size_ > 1) {
+        // The same page would fail forever; a smaller one may pass.
+        page_size_ = std::max(1, page_size_ / 2);
+        THB_LOG(Warning) << "a page from the registry at " << options_.address
+                         << " is larger than this client may receive ("
+                         << status.error_message() << "); asking for pages of "
+                         << page_size_;
+        continue;
       }
-      std::string code = country.code();
-      snapshot->countries[code] = std::move(country);
+      if (!status.ok()) return absl::UnavailableError(status.error_message());
+      if (revision < 0) {
+        revision = response.revision();
+        incarnation = response.incarnation();
+      } else if (response.incarnation() != incarnation ||
+                 response.revision() < last_page_revision) {
+        return absl::AbortedError(
+            "the registry store was replaced or restored while it was being "
+            "listed");
+      }
+      last_page_revision = response.revision();
+      std::string next = response.next_page_token();
+      take(std::move(response));
+      if (next.empty()) return absl::OkStatus();
+      request.set_page_token(std::move(next));
     }
-    countries.set_page_token(response.next_page_token());
-  } while (!countries.page_token().empty());
+  };
 
-  v1::ListRegionsRequest regions;
-  regions.set_page_size(options_.page_size);
-  do {
-    v1::ListRegionsResponse response;
-    auto status =
-        call(&v1::CountryRegistryService::Stub::ListRegions, regions, response);
-    if (!status.ok()) return absl::UnavailableError(status.error_message());
-    first(response.revision());
-    for (auto& region : *response.mutable_regions()) {
-      std::string id = region.id();
-      snapshot->regions[id] = std::move(region);
-    }
-    regions.set_page_token(response.next_page_token());
-  } while (!regions.page_token().empty());
-
-  v1::ListOrganisationsRequest organisations;
-  organisations.set_page_size(options_.page_size);
-  do {
-    v1::ListOrganisationsResponse response;
-    auto status = call(&v1::CountryRegistryService::Stub::ListOrganisations,
-                       organisations, response);
-    if (!status.ok()) return absl::UnavailableError(status.error_message());
-    first(response.revision());
-    for (auto& organisation : *response.mutable_organisations()) {
-      std::string id = organisation.id();
-      snapshot->organisations[id] = std::move(organisation);
-    }
-    organisations.set_page_token(response.next_page_token());
-  } while (!organisations.page_token().empty());
+  if (auto status =
+          list(&v1::CountryRegistryService::Stub::ListCountries,
+               v1::ListCountriesRequest(), v1::ListCountriesResponse(),
+               [&](v1::ListCountriesResponse response) {
+                 for (auto& country : *response.mutable_countries()) {
+                   if (country.iso_alpha2() != country.code()) {
+                     snapshot->aliases[country.iso_alpha2()] = country.code();
+                   }
+                   std::string code = country.code();
+                   snapshot->countries[code] = std::move(country);
+                 }
+               });
+      !status.ok()) {
+    return status;
+  }
+  if (auto status = list(&v1::CountryRegistryService::Stub::ListRegions,
+                         v1::ListRegionsRequest(), v1::ListRegionsResponse(),
+                         [&](v1::ListRegionsResponse response) {
+                           for (auto& region : *response.mutable_regions()) {
+                             std::string id = region.id();
+                             snapshot->regions[id] = std::move(region);
+                           }
+                         });
+      !status.ok()) {
+    return status;
+  }
+  if (auto status =
+          list(&v1::CountryRegistryService::Stub::ListOrganisations,
+               v1::ListOrganisationsRequest(), v1::ListOrganisationsResponse(),
+               [&](v1::ListOrganisationsResponse response) {
+                 for (auto& organisation : *response.mutable_organisations()) {
+                   std::string id = organisation.id();
+                   snapshot->organisations[id] = std::move(organisation);
+                 }
+               });
+      !status.ok()) {
+    return status;
+  }
 
   snapshot->revision = revision;
+  snapshot->incarnation = incarnation;
   return snapshot;
 }
 
 grpc::Status RegistryMirror::WatchFrom(
-    std::shared_ptr<RegistrySnapshot> snapshot) {
+    std::shared_ptr<RegistrySnapshot> snapshot, bool* progressed) {
+  *progressed = false;
   grpc::ClientContext context;
   {
     absl::MutexLock lock(&mu_);
@@ -242,6 +267,7 @@ grpc::Status RegistryMirror::WatchFrom(
   }
   v1::WatchRequest request;
   request.set_from_revision(snapshot->revision);
+  request.set_incarnation(snapshot->incarnation);
   auto reader = stub_->Watch(&context, request);
   // The registry sends its metadata as soon as it accepts the stream; a call
   // that failed to connect has none.
@@ -252,12 +278,28 @@ grpc::Status RegistryMirror::WatchFrom(
     watching_ = true;
   }
   v1::WatchResponse response;
+  grpc::Status reset;
   while (reader->Read(&response)) {
+    // A registry that does not check the request itself still tells its
+    // incarnation and revision in every message.
+    if ((!response.incarnation().empty() &&
+         response.incarnation() != snapshot->incarnation) ||
+        response.revision() < snapshot->revision) {
+      reset = grpc::Status(
+          grpc::StatusCode::OUT_OF_RANGE,
+          absl::StrCat("the registry is at revision ", response.revision(),
+                       " of incarnation \"", response.incarnation(),
+                       "\", the copy at ", snapshot->revision, " of \"",
+                       snapshot->incarnation, "\": it was reset"));
+      context.TryCancel();
+      break;
+    }
     if (response.changes().empty()) continue;
     // Copy on write: readers keep the snapshot they hold.
     auto next = std::make_shared<RegistrySnapshot>(*snapshot);
     for (const auto& change : response.changes()) next->Apply(change);
     snapshot = next;
+    *progressed = true;
     Publish(next);
   }
   grpc::Status status = reader->Finish();
@@ -267,12 +309,13 @@ grpc::Status RegistryMirror::WatchFrom(
     watching_ = false;
     lost_since_ = absl::Now();
   }
-  return status;
+  return reset.ok() ? status : reset;
 }
 
 void RegistryMirror::Run() {
   absl::Duration backoff = options_.initial_backoff;
   std::shared_ptr<RegistrySnapshot> snapshot;
+  FollowProgress progress;
   while (true) {
     {
       absl::MutexLock lock(&mu_);
@@ -296,14 +339,18 @@ void RegistryMirror::Run() {
       }
       Publish(snapshot);
     }
-    const grpc::Status status = WatchFrom(snapshot);
+    bool progressed = false;
+    const grpc::Status status = WatchFrom(snapshot, &progressed);
     // Resume from what was applied, whatever ended the stream.
     if (auto latest = current(); latest != nullptr) {
       snapshot = std::make_shared<RegistrySnapshot>(*latest);
     }
-    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE) {
-      THB_LOG(Info) << "registry history no longer reaches revision "
-                    << snapshot->revision << "; listing again";
+    std::string why;
+    if (progress.ShouldRelist(status, progressed, &why)) {
+      THB_LOG(Warning) << "cannot resume watching the registry at "
+                       << options_.address << " from revision "
+                       << snapshot->revision << ": " << why
+                       << "; listing again";
       snapshot = nullptr;
       backoff = options_.initial_backoff;
       continue;

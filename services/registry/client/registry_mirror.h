@@ -55,6 +55,8 @@ class SnapshotIdentity {
 struct RegistrySnapshot {
   SnapshotIdentity identity;
   int64_t revision = 0;
+  // The incarnation of the registry store `revision` belongs to.
+  std::string incarnation;
   absl::flat_hash_map<std::string, v1::Country> countries;
   // ISO alpha-2 → canonical code where they differ ("GR" → "EL").
   absl::flat_hash_map<std::string, std::string> aliases;
@@ -87,7 +89,10 @@ class References {
 // Kubernetes informer pattern): a background thread lists countries,
 // regions and organisations, watches from the list's revision, resumes after
 // a broken stream from the last revision it applied, and lists again when
-// the registry answers OUT_OF_RANGE. Lookups never wait for the network.
+// resuming cannot work: the registry answers OUT_OF_RANGE, its incarnation
+// changes or its revision moves backwards (its store was replaced or
+// restored from an older copy), or watching makes no progress. Lookups never
+// wait for the network.
 class RegistryMirror : public References {
  public:
   struct Options {
@@ -131,14 +136,18 @@ class RegistryMirror : public References {
   // Lists everything; the copy it returns is at the list's revision.
   absl::StatusOr<std::shared_ptr<RegistrySnapshot>> ListAll();
   // Watches from `snapshot->revision`, publishing each batch, until the
-  // stream ends; returns its status.
-  grpc::Status WatchFrom(std::shared_ptr<RegistrySnapshot> snapshot);
+  // stream ends; returns its status and whether it applied any change.
+  grpc::Status WatchFrom(std::shared_ptr<RegistrySnapshot> snapshot,
+                         bool* progressed);
   void Publish(std::shared_ptr<const RegistrySnapshot> snapshot);
   bool SleepUnlessStopped(absl::Duration duration);
 
   std::unique_ptr<v1::CountryRegistryService::Stub> stub_;
   Options options_;
   std::thread thread_;
+  // Halved while list pages are too large for this client to receive; only
+  // the mirror's thread uses it.
+  int page_size_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const RegistrySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
