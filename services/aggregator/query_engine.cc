@@ -1128,7 +1128,8 @@ namespace internal {
 bool QuickValidQuery(const CountryQuery& query,
                      const registry::RegistrySnapshot& registry) {
   int nodes = 0;
-  return QuickValid(query, registry, 1, nodes);
+  int values = 0;
+  return QuickValid(query, registry, 1, nodes, values);
 }
 
 absl::Status FullValidateQuery(const CountryQuery& query,

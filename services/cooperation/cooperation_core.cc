@@ -238,7 +238,10 @@ absl::Status CooperationCore::FillFromLog(
       records->begin(), records->end(),
       [](const CooperationRecord& record) { return record.revision() == 0; });
   if (!cut) return absl::OkStatus();
-  auto rows = store_->ChangesAfter(revision - 1, records->size());
+  // A byte budget of 0 still yields the first revision whole, which is all
+  // that is needed here.
+  auto rows = store_->ChangesAfter(revision - 1, records->size(),
+                                   /*max_bytes=*/0);
   if (!rows.ok()) return rows.status();
   absl::flat_hash_map<std::string_view, const ChangeRow*> logged;
   for (const ChangeRow& row : *rows) {
