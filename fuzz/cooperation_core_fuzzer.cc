@@ -109,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default: {
         v1::WatchRequest request;
         if (!Parse(bytes, request)) break;
-        (void)core.ChangesAfter(request.from_revision());
+        (void)core.ChangesAfter(request.from_revision(), request.incarnation());
         break;
       }
     }

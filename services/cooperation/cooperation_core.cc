@@ -107,14 +107,6 @@ absl::Status ParseRecordRow(const std::string& id, const std::string& data,
 // records cut down to their ids. The change log holds them whole at the
 // response's revision for exactly as long as the memo is kept (both are
 // compacted together), so a write is not stored a third time.
-void CutToIds(google::protobuf::RepeatedPtrField<CooperationRecord>* records) {
-  for (CooperationRecord& record : *records) {
-    std::string id = std::move(*record.mutable_id());
-    record.Clear();
-    record.set_id(std::move(id));
-  }
-}
-
 v1::BatchCreateRecordsResponse MemoOf(
     const v1::BatchCreateRecordsResponse& response) {
   v1::BatchCreateRecordsResponse memo;
@@ -130,10 +122,6 @@ Response MemoOf(const Response& response) {
   Response memo;
   memo.mutable_record()->set_id(response.record().id());
   return memo;
-}
-
-v1::DeleteRecordResponse MemoOf(const v1::DeleteRecordResponse& response) {
-  return response;
 }
 
 // Gives a remembered response its records back through `fill`.

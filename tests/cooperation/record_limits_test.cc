@@ -106,8 +106,8 @@ class HugeCountStore : public CooperationStore {
   }
   absl::StatusOr<int64_t> Count() override { return (int64_t{1} << 32) + 5; }
   absl::StatusOr<std::vector<ChangeRow>> ChangesAfter(
-      int64_t after_revision, int max_changes) override {
-    return inner_->ChangesAfter(after_revision, max_changes);
+      int64_t after_revision, int max_changes, size_t max_bytes) override {
+    return inner_->ChangesAfter(after_revision, max_changes, max_bytes);
   }
   absl::StatusOr<std::optional<StoredRequest>> FindRequest(
       const std::string& request_id) override {
