@@ -122,8 +122,9 @@ class IndexFollowerTest : public ::testing::Test {
 
   static size_t Size(const IndexFollower& follower) {
     size_t size = 0;
-    follower.Read(
-        [&](const RecordIndex& index, int64_t) { size = index.size(); });
+    follower.Read([&](const RecordIndex& index, int64_t, const std::string&) {
+      size = index.size();
+    });
     return size;
   }
 
