@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -118,14 +119,7 @@ absl::Status IndexFollower::WaitForRevision(int64_t revision,
   if (index_mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) {
     return absl::OkStatus();
   }
-  return WithReason(
-      absl::DeadlineExceededError(absl::StrCat(
-          "min_cooperation_revision ", revision,
-          " was not reached before the deadline; the index is at revision ",
-          revision_)),
-      "REVISION_NOT_REACHED",
-      {{"min_cooperation_revision", absl::StrCat(revision)},
-       {"index_revision", absl::StrCat(revision_)}});
+  return RevisionNotReached(revision);
 }
 
 absl::Status IndexFollower::WaitSynced(absl::Time deadline) const {
@@ -135,9 +129,71 @@ absl::Status IndexFollower::WaitSynced(absl::Time deadline) const {
   if (index_mu_.AwaitWithDeadline(absl::Condition(&ready), deadline)) {
     return absl::OkStatus();
   }
+  return NotSynced();
+}
+
+absl::Status IndexFollower::RevisionNotReached(int64_t revision) const {
+  const int64_t reached = this->revision();
+  return WithReason(
+      absl::DeadlineExceededError(absl::StrCat(
+          "min_cooperation_revision ", revision,
+          " was not reached before the deadline; the index is at revision ",
+          reached)),
+      "REVISION_NOT_REACHED",
+      {{"min_cooperation_revision", absl::StrCat(revision)},
+       {"index_revision", absl::StrCat(reached)}});
+}
+
+absl::Status IndexFollower::NotSynced() const {
   return absl::UnavailableError(
       absl::StrCat("the index has not synced with the cooperation service at ",
                    options_.address, " yet"));
+}
+
+bool IndexFollower::Holds(int64_t revision) const {
+  return synced() && this->revision() >= revision;
+}
+
+uint64_t IndexFollower::WhenRevision(int64_t revision,
+                                     absl::AnyInvocable<void()> callback) {
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    // Publishing stores the revision before it takes waiters_mu_: either
+    // this sees it, or Notify sees this waiter.
+    if (!Holds(revision)) {
+      const uint64_t id = next_waiter_++;
+      waiters_.emplace(id, Waiter{revision, std::move(callback)});
+      return id;
+    }
+  }
+  callback();
+  return 0;
+}
+
+bool IndexFollower::CancelWhen(uint64_t id) {
+  absl::MutexLock lock(&waiters_mu_);
+  return waiters_.erase(id) > 0;
+}
+
+size_t IndexFollower::waiting() const {
+  absl::MutexLock lock(&waiters_mu_);
+  return waiters_.size();
+}
+
+void IndexFollower::Notify(bool everyone) {
+  std::vector<absl::AnyInvocable<void()>> ready;
+  {
+    absl::MutexLock lock(&waiters_mu_);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (everyone || Holds(it->second.revision)) {
+        ready.push_back(std::move(it->second.callback));
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& callback : ready) callback();
 }
 
 void IndexFollower::Read(
@@ -218,14 +274,18 @@ absl::Status IndexFollower::Relist() {
     request.set_page_token(response.next_page_token());
   }
 
-  absl::MutexLock lock(&index_mu_);
-  index_ = std::move(fresh);
-  revision_ = revision;
-  incarnation_ = incarnation;
-  synced_ = true;
-  ++lists_;
-  published_revision_.store(revision, std::memory_order_release);
-  published_synced_.store(true, std::memory_order_release);
+  {
+    absl::MutexLock lock(&index_mu_);
+    index_ = std::move(fresh);
+    revision_ = revision;
+    incarnation_ = incarnation;
+    synced_ = true;
+    ++lists_;
+    published_revision_.store(revision, std::memory_order_release);
+    published_synced_.store(true, std::memory_order_release);
+  }
+  // The revision may have moved back: every waiter checks again.
+  Notify(/*everyone=*/true);
   return absl::OkStatus();
 }
 
@@ -243,32 +303,35 @@ grpc::Status IndexFollower::WatchFrom(int64_t revision, bool* progressed) {
   grpc::Status reset;
   while (reader->Read(&response)) {
     RaiseTo(store_revision_, response.revision());
-    absl::MutexLock lock(&index_mu_);
-    // A server that does not check the request itself still tells its
-    // incarnation and revision in every message.
-    if ((!response.incarnation().empty() &&
-         response.incarnation() != incarnation_) ||
-        response.revision() < revision_) {
-      reset = grpc::Status(
-          grpc::StatusCode::OUT_OF_RANGE,
-          absl::StrCat("the cooperation store is at revision ",
-                       response.revision(), " of incarnation \"",
-                       response.incarnation(), "\", the index at ", revision_,
-                       " of \"", incarnation_, "\": it was reset"));
-      context.TryCancel();
-      break;
-    }
-    if (response.changes().empty()) continue;
-    for (const auto& change : response.changes()) {
-      if (change.type() == v1::CHANGE_TYPE_DELETED) {
-        index_->Remove(change.record().id(), change.revision());
-      } else {
-        index_->Upsert(change.record());
+    {
+      absl::MutexLock lock(&index_mu_);
+      // A server that does not check the request itself still tells its
+      // incarnation and revision in every message.
+      if ((!response.incarnation().empty() &&
+           response.incarnation() != incarnation_) ||
+          response.revision() < revision_) {
+        reset = grpc::Status(
+            grpc::StatusCode::OUT_OF_RANGE,
+            absl::StrCat("the cooperation store is at revision ",
+                         response.revision(), " of incarnation \"",
+                         response.incarnation(), "\", the index at ", revision_,
+                         " of \"", incarnation_, "\": it was reset"));
+        context.TryCancel();
+        break;
       }
-      revision_ = std::max(revision_, change.revision());
+      if (response.changes().empty()) continue;
+      for (const auto& change : response.changes()) {
+        if (change.type() == v1::CHANGE_TYPE_DELETED) {
+          index_->Remove(change.record().id(), change.revision());
+        } else {
+          index_->Upsert(change.record());
+        }
+        revision_ = std::max(revision_, change.revision());
+      }
+      *progressed = true;
+      published_revision_.store(revision_, std::memory_order_release);
     }
-    *progressed = true;
-    published_revision_.store(revision_, std::memory_order_release);
+    Notify(/*everyone=*/false);
   }
   grpc::Status status = reader->Finish();
   End();

@@ -4,11 +4,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -75,6 +77,33 @@ class IndexFollower {
   // Waits for the first sync; UNAVAILABLE naming the service at `deadline`.
   absl::Status WaitSynced(absl::Time deadline) const;
 
+  // The errors of the two waits above at their deadline, for a caller that
+  // waits with WhenRevision.
+  absl::Status RevisionNotReached(int64_t revision) const;
+  absl::Status NotSynced() const;
+
+  // Whether the index has synced and holds at least `revision`.
+  bool Holds(int64_t revision) const;
+
+  // Tells of a revision without any thread waiting for it: runs `callback`
+  // once the index has synced and holds at least `revision` (0: once it has
+  // synced), after the change is published and outside the index lock, on
+  // the thread that applied it; or at once, on this thread, if the index
+  // already holds it (then returns 0). Also runs it when the index is listed
+  // anew, which may move it back (a store restored from an older copy): the
+  // caller checks again. The callback must be short (it delays the next
+  // change) and take no lock its caller holds here. Returns an id for
+  // CancelWhen.
+  uint64_t WhenRevision(int64_t revision, absl::AnyInvocable<void()> callback);
+  uint64_t WhenSynced(absl::AnyInvocable<void()> callback) {
+    return WhenRevision(0, std::move(callback));
+  }
+  // Drops a waiting callback: true if it will not run; false if it ran, is
+  // running, or was dropped already.
+  bool CancelWhen(uint64_t id);
+  // Callbacks waiting (for tests and metrics).
+  size_t waiting() const;
+
   // Runs `read(index, revision)` under the shared lock.
   void Read(
       const std::function<void(const RecordIndex&, int64_t revision,
@@ -87,6 +116,9 @@ class IndexFollower {
   // Watches from the index's revision; whether it applied any change.
   grpc::Status WatchFrom(int64_t revision, bool* progressed);
   bool SleepUnlessStopped(absl::Duration duration);
+  // Runs, outside every lock, the callbacks whose revision the index now
+  // holds; every callback when `everyone` (the index was listed anew).
+  void Notify(bool everyone);
   // Starts a call: registers `context` so Stop() can cancel it; false when
   // stopping.
   bool Begin(grpc::ClientContext* context);
@@ -114,6 +146,16 @@ class IndexFollower {
   // When the last probe that got an answer started.
   mutable absl::Time last_probe_start_ ABSL_GUARDED_BY(probe_mu_) =
       absl::InfinitePast();
+
+  // Callbacks waiting for a revision, by id. Taken after index_mu_ is
+  // released, never while it is held.
+  struct Waiter {
+    int64_t revision;
+    absl::AnyInvocable<void()> callback;
+  };
+  mutable absl::Mutex waiters_mu_;
+  uint64_t next_waiter_ ABSL_GUARDED_BY(waiters_mu_) = 1;
+  std::map<uint64_t, Waiter> waiters_ ABSL_GUARDED_BY(waiters_mu_);
 
   // Halved while list pages are too large for this client to receive.
   int page_size_;

@@ -1,6 +1,9 @@
 #ifndef THB_SERVICES_AGGREGATOR_STATS_SERVICE_H_
 #define THB_SERVICES_AGGREGATOR_STATS_SERVICE_H_
 
+#include <atomic>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -14,13 +17,22 @@
 
 namespace thb::aggregator {
 
+// Calls that may wait at once for the index to reach the revision they ask
+// for (or for its first sync), holding no thread. Each holds its request
+// (up to the receive limit) until its deadline; past the bound a call is
+// refused at once (RESOURCE_EXHAUSTED).
+inline constexpr int kMaxParkedCalls = 256;
+
 // The gRPC face of the statistics engine. Each call runs on the executor
-// (it may wait for a revision and talks to Redis): it refuses a
-// `min_cooperation_revision` beyond the store's (OUT_OF_RANGE) and waits for
-// the index to reach one within it, validates and canonicalizes the request,
-// then answers from the shared cache or computes over the index (stopping at
-// the deadline or when the call is cancelled), and says which revisions it
-// was computed at and whether it came from the cache.
+// (it talks to Redis): it refuses a `min_cooperation_revision` beyond the
+// store's (OUT_OF_RANGE); one the store has and the index has not applied
+// yet (or an index not synced yet) parks the call, holding no thread, until
+// the index holds it (the call then runs again) or the deadline
+// (DEADLINE_EXCEEDED; UNAVAILABLE before the first sync) or the client
+// cancels, whichever comes first. Then it validates and canonicalizes the
+// request, answers from the shared cache or computes over the index
+// (stopping at the deadline or when the call is cancelled), and says which
+// revisions it was computed at and whether it came from the cache.
 class StatsService final
     : public stats::v1::StatisticsService::CallbackService {
  public:
@@ -56,22 +68,34 @@ class StatsService final
       stats::v1::ExplainResponse* response) override;
 
  private:
-  // Runs the whole answer of one call on the executor.
+  // One call: runs on the executor, parks while the index is behind.
+  template <typename Request, typename Response, typename Compute>
+  class Call;
+
   template <typename Request, typename Response, typename Compute>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   const Request* request, Response* response,
                                   std::string_view method, Compute compute);
 
+  // The answer; or, with `*wait_for` set, no answer yet: the index must
+  // first hold that revision (0: have synced).
   template <typename Request, typename Response, typename Compute>
   absl::StatusOr<Response> Answer(const Request& request, const StopWhen& stop,
                                   std::string_view method,
-                                  const Compute& compute);
+                                  const Compute& compute,
+                                  std::optional<int64_t>* wait_for);
+
+  // Takes a parking place: RESOURCE_EXHAUSTED naming kMaxParkedCalls when
+  // none is free.
+  absl::Status TryPark();
+  void Unpark();
 
   IndexFollower* index_;
   const registry::References* registry_;
   ResponseCache* cache_;
   Executor* executor_;
   absl::Duration default_timeout_;
+  std::atomic<int> parked_{0};
 };
 
 }  // namespace thb::aggregator

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/executor.h"
 #include "grpcpp/create_channel.h"
@@ -80,7 +82,8 @@ class IndexFollowerTest : public ::testing::Test {
     core_.reset();
   }
 
-  IndexFollower& Follow(int max_receive_bytes = 64 << 20) {
+  // A follower of the service, not started.
+  IndexFollower& NewFollower(int max_receive_bytes = 64 << 20) {
     grpc::ChannelArguments args;
     args.SetMaxReceiveMessageSize(max_receive_bytes);
     IndexFollower::Options options;
@@ -91,7 +94,11 @@ class IndexFollowerTest : public ::testing::Test {
         grpc::CreateCustomChannel(options.address,
                                   grpc::InsecureChannelCredentials(), args),
         options));
-    followers_.back()->Start();
+    return *followers_.back();
+  }
+
+  IndexFollower& Follow(int max_receive_bytes = 64 << 20) {
+    NewFollower(max_receive_bytes).Start();
     EXPECT_TRUE(
         followers_.back()->WaitSynced(absl::Now() + absl::Seconds(20)).ok());
     return *followers_.back();
@@ -149,6 +156,83 @@ TEST_F(IndexFollowerTest, AWatchMessageTooLargeToReceiveMakesItListAgain) {
       follower.WaitForRevision(1, absl::Now() + absl::Seconds(30)).ok());
   EXPECT_GE(follower.lists(), 2);
   EXPECT_EQ(Size(follower), 40u);
+}
+
+// What the index held when a callback ran, and that it ran.
+struct Seen {
+  absl::Notification ran;
+  bool synced = false;
+  int64_t revision = -1;
+  int lists = -1;
+};
+
+// Records what `follower` holds; taking the index lock there shows the
+// callback runs outside it (else it would never return).
+absl::AnyInvocable<void()> Record(const IndexFollower& follower, Seen* seen) {
+  return [&follower, seen] {
+    seen->synced = follower.synced();
+    seen->revision = follower.revision();
+    seen->lists = follower.lists();
+    seen->ran.Notify();
+  };
+}
+
+TEST_F(IndexFollowerTest, WhenRevisionTellsOnceTheIndexHoldsItWithNoWait) {
+  IndexFollower& follower = Follow();
+  ASSERT_EQ(follower.revision(), 0);
+
+  Seen first;
+  Seen second;
+  Seen cancelled;
+  const uint64_t first_id = follower.WhenRevision(1, Record(follower, &first));
+  const uint64_t second_id =
+      follower.WhenRevision(2, Record(follower, &second));
+  const uint64_t cancelled_id =
+      follower.WhenRevision(1, Record(follower, &cancelled));
+  EXPECT_NE(first_id, 0u);
+  EXPECT_NE(second_id, 0u);
+  EXPECT_NE(cancelled_id, 0u);
+  EXPECT_EQ(follower.waiting(), 3u);
+  EXPECT_TRUE(follower.CancelWhen(cancelled_id));
+  EXPECT_FALSE(follower.CancelWhen(cancelled_id));
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_FALSE(first.ran.HasBeenNotified());
+
+  ASSERT_NO_FATAL_FAILURE(Batch("a", 1, 10));
+  ASSERT_TRUE(first.ran.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(first.revision, 1);
+  EXPECT_TRUE(first.synced);
+  EXPECT_FALSE(follower.CancelWhen(first_id));
+  // Revision 2 is not written yet.
+  absl::SleepFor(absl::Milliseconds(100));
+  EXPECT_FALSE(second.ran.HasBeenNotified());
+  EXPECT_EQ(follower.waiting(), 1u);
+
+  ASSERT_NO_FATAL_FAILURE(Batch("b", 1, 10));
+  ASSERT_TRUE(second.ran.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(second.revision, 2);
+  EXPECT_EQ(follower.waiting(), 0u);
+  EXPECT_FALSE(cancelled.ran.HasBeenNotified());
+
+  // A revision the index holds: at once, on this thread.
+  Seen held;
+  EXPECT_EQ(follower.WhenRevision(2, Record(follower, &held)), 0u);
+  EXPECT_TRUE(held.ran.HasBeenNotified());
+  EXPECT_EQ(follower.waiting(), 0u);
+}
+
+TEST_F(IndexFollowerTest, WhenSyncedTellsOfTheFirstList) {
+  ASSERT_NO_FATAL_FAILURE(Batch("a", 2, 10));
+  IndexFollower& follower = NewFollower();
+  Seen synced;
+  EXPECT_NE(follower.WhenSynced(Record(follower, &synced)), 0u);
+  EXPECT_EQ(follower.waiting(), 1u);
+  follower.Start();
+  ASSERT_TRUE(synced.ran.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_TRUE(synced.synced);
+  EXPECT_EQ(synced.revision, 1);
+  EXPECT_EQ(synced.lists, 1);
+  EXPECT_EQ(follower.waiting(), 0u);
 }
 
 TEST_F(IndexFollowerTest, AStoreRestoredFromAnOlderCopyMakesItListAgain) {
