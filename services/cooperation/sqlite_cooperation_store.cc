@@ -47,9 +47,8 @@ const std::vector<std::string>& Migrations() {
         CREATE INDEX requests_by_revision ON requests (revision);
       )sql",
       audit::kMigrationSql,
-      // The store's incarnation: made once, when the file is created (or
-      // first opened by a program that knows incarnations), from SQLite's
-      // randomness (the operating system's). A blob, because `value` has
+      // The store's incarnation, replaced on every open (see Open), from
+      // SQLite's randomness (the operating system's). A blob, because `value` has
       // integer affinity and would turn an all-digit hex text into a number.
       R"sql(
         INSERT INTO meta (key, value) VALUES ('incarnation', randomblob(16));

@@ -38,9 +38,8 @@ const std::vector<std::string>& Migrations() {
         INSERT INTO meta (key, value) VALUES ('compacted_revision', '0');
       )sql",
       audit::kMigrationSql,
-      // The store's incarnation: made once, when the file is created (or
-      // first opened by a program that knows incarnations), from SQLite's
-      // randomness (the operating system's).
+      // The store's incarnation, replaced on every open (see Open), from
+      // SQLite's randomness (the operating system's).
       R"sql(
         INSERT INTO meta (key, value)
         VALUES ('incarnation', lower(hex(randomblob(16))));
