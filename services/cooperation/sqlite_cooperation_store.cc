@@ -48,8 +48,9 @@ const std::vector<std::string>& Migrations() {
       )sql",
       audit::kMigrationSql,
       // The store's incarnation, replaced on every open (see Open), from
-      // SQLite's randomness (the operating system's). A blob, because `value` has
-      // integer affinity and would turn an all-digit hex text into a number.
+      // SQLite's randomness (the operating system's). A blob, because `value`
+      // has integer affinity and would turn an all-digit hex text into a
+      // number.
       R"sql(
         INSERT INTO meta (key, value) VALUES ('incarnation', randomblob(16));
       )sql",
