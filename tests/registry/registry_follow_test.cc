@@ -194,11 +194,13 @@ TEST_F(RegistryFollowTest, WatchBatchesStopAtTheirByteBudgetOnWholeRevisions) {
 
 TEST_F(RegistryFollowTest, AWatcherThatDoesNotReturnHoldsUpNoWrite) {
   ASSERT_NO_FATAL_FAILURE(Open());
-  absl::Notification entered;
-  absl::Notification release;
-  core_->notifier().WhenAfter(core_->revision(), [&] {
-    entered.Notify();
-    release.WaitForNotification();
+  // Shared with the watcher, which may still be returning from its wait on
+  // the fan-out thread when this test ends.
+  auto entered = std::make_shared<absl::Notification>();
+  auto release = std::make_shared<absl::Notification>();
+  core_->notifier().WhenAfter(core_->revision(), [entered, release] {
+    entered->Notify();
+    release->WaitForNotification();
   });
   absl::Notification written;
   std::thread writer([&] {
@@ -207,10 +209,10 @@ TEST_F(RegistryFollowTest, AWatcherThatDoesNotReturnHoldsUpNoWrite) {
     written.Notify();
   });
   const bool done = written.WaitForNotificationWithTimeout(absl::Seconds(10));
-  release.Notify();
+  release->Notify();
   writer.join();
   EXPECT_TRUE(done) << "writes waited for a watcher";
-  EXPECT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_TRUE(entered->WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(core_->revision(), 3);
 }
 
