@@ -50,7 +50,7 @@ fuzz() {
 
 # The tests of the code whose point is concurrency; see docs/DECISIONS.md
 # (Sanitizers) for why these and how TSan sees Abseil's mutexes.
-tsan_tests=(common_executor_test common_revision_notifier_test
+tsan_tests=(absl_tsan_shim_test common_executor_test common_revision_notifier_test
             response_cache_test)
 tsan() {
   THB_BUILD_TARGETS="${tsan_tests[*]}" scripts/build.sh Tsan
