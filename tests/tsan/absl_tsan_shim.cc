@@ -19,6 +19,8 @@
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -74,6 +76,18 @@ class Outermost {
  private:
   const bool outermost_;
 };
+
+// How the calling thread holds `mu` (0 or kRead), read from the mutex word
+// as Abseil's own TSan build does in Mutex::AwaitCommon and
+// CondVar::WaitCommon: Await and a CondVar wait may be called holding a
+// reader lock, and TSan refuses an exclusive unlock of a shared lock.
+unsigned HeldFlags(const absl::Mutex* mu) {
+  static_assert(sizeof(absl::Mutex) == sizeof(std::atomic<intptr_t>),
+                "absl::Mutex is its word alone");
+  constexpr intptr_t kMuWriter = 0x0008;  // absl/synchronization/mutex.cc
+  const auto* word = reinterpret_cast<const std::atomic<intptr_t>*>(mu);
+  return (word->load(std::memory_order_relaxed) & kMuWriter) != 0 ? 0 : kRead;
+}
 
 // TSan's view of releasing `mu` while the library still holds it: before a
 // call that releases it internally (CondVar::Wait, Mutex::Await).
@@ -211,31 +225,32 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
   return met;
 }
 
-// Await* are called holding the lock (exclusively or shared: TSan's view of
-// which does not matter for the release and the acquire it records) and
-// return holding it, having released it in between.
+// Await* are called holding the lock, exclusively or shared, and return
+// holding it the same way, having released it in between.
 void Mutex::Await(const Condition& cond) {
   static auto real = RealFn<void (*)(Self, const Condition&)>(
       "5Mutex5AwaitERKNS0_9ConditionE");
   const Outermost outer;
+  const unsigned how = outer ? HeldFlags(this) : 0;
   if (outer) {
-    AnnotateRelease(this, 0);
-    __tsan_mutex_pre_lock(this, 0);
+    AnnotateRelease(this, how);
+    __tsan_mutex_pre_lock(this, how);
   }
   real(this, cond);
-  if (outer) __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, how, 0);
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Duration)>(
       "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
   const Outermost outer;
+  const unsigned how = outer ? HeldFlags(this) : 0;
   if (outer) {
-    AnnotateRelease(this, 0);
-    __tsan_mutex_pre_lock(this, 0);
+    AnnotateRelease(this, how);
+    __tsan_mutex_pre_lock(this, how);
   }
   const bool met = real(this, cond, timeout);
-  if (outer) __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, how, 0);
   return met;
 }
 
@@ -243,12 +258,13 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Time)>(
       "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
   const Outermost outer;
+  const unsigned how = outer ? HeldFlags(this) : 0;
   if (outer) {
-    AnnotateRelease(this, 0);
-    __tsan_mutex_pre_lock(this, 0);
+    AnnotateRelease(this, how);
+    __tsan_mutex_pre_lock(this, how);
   }
   const bool met = real(this, cond, deadline);
-  if (outer) __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, how, 0);
   return met;
 }
 
@@ -256,18 +272,20 @@ void CondVar::Wait(Mutex* mu) {
   static auto real =
       RealFn<void (*)(CondVar*, Mutex*)>("7CondVar4WaitEPNS0_5MutexE");
   const Outermost outer;
-  if (outer) AnnotateRelease(mu, 0);
+  const unsigned how = outer ? HeldFlags(mu) : 0;
+  if (outer) AnnotateRelease(mu, how);
   real(this, mu);
-  if (outer) AnnotateAcquire(mu, 0);
+  if (outer) AnnotateAcquire(mu, how);
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
   static auto real = RealFn<bool (*)(CondVar*, Mutex*, Duration)>(
       "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
   const Outermost outer;
-  if (outer) AnnotateRelease(mu, 0);
+  const unsigned how = outer ? HeldFlags(mu) : 0;
+  if (outer) AnnotateRelease(mu, how);
   const bool timed_out = real(this, mu, timeout);
-  if (outer) AnnotateAcquire(mu, 0);
+  if (outer) AnnotateAcquire(mu, how);
   return timed_out;
 }
 
@@ -275,9 +293,10 @@ bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
   static auto real = RealFn<bool (*)(CondVar*, Mutex*, Time)>(
       "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
   const Outermost outer;
-  if (outer) AnnotateRelease(mu, 0);
+  const unsigned how = outer ? HeldFlags(mu) : 0;
+  if (outer) AnnotateRelease(mu, how);
   const bool timed_out = real(this, mu, deadline);
-  if (outer) AnnotateAcquire(mu, 0);
+  if (outer) AnnotateAcquire(mu, how);
   return timed_out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
@@ -84,6 +85,28 @@ TEST(AbslTsanShimTest, AwaitWithTimeoutOrdersTurns) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(turn, kThreads * (kRounds / 10));
+}
+
+// A reader waits for what a writer publishes, holding a reader lock while
+// it waits (as IndexFollower::WaitSynced does).
+TEST(AbslTsanShimTest, AwaitUnderAReaderLockSeesTheWriter) {
+  for (int i = 0; i < kRounds / 10; ++i) {
+    absl::Mutex mu;
+    int value = 0;
+    bool ready = false;
+    std::thread writer([&] {
+      absl::MutexLock lock(&mu);
+      value = i + 1;
+      ready = true;
+    });
+    {
+      absl::ReaderMutexLock lock(&mu);
+      ASSERT_TRUE(mu.AwaitWithDeadline(absl::Condition(&ready),
+                                       absl::Now() + absl::Seconds(10)));
+      EXPECT_EQ(value, i + 1);
+    }
+    writer.join();
+  }
 }
 
 TEST(AbslTsanShimTest, CondVarWaitWithTimeoutHandsOverData) {
