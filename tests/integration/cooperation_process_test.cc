@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
 #include "common/errors.h"
@@ -376,6 +377,7 @@ TEST(CooperationProcessTest, BatchesSurviveKillNineWholeOrNotAtAll) {
   for (int round = 0; round < 10; ++round) {
     std::vector<std::pair<std::string, bool>> attempts;
     absl::Mutex mu;
+    absl::Notification first;
     std::thread writer([&] {
       for (int b = 0; b < 1000; ++b) {
         const std::string prefix = absl::StrCat("k", round, "-", b, "-");
@@ -396,10 +398,17 @@ TEST(CooperationProcessTest, BatchesSurviveKillNineWholeOrNotAtAll) {
                  .ok()) {
           return;
         }
-        absl::MutexLock lock(&mu);
-        attempts.back().second = true;
+        {
+          absl::MutexLock lock(&mu);
+          attempts.back().second = true;
+        }
+        if (!first.HasBeenNotified()) first.Notify();
       }
     });
+    // The kill lands at a random point of the writes, counted from the first
+    // acknowledged batch: a slow start (a sanitized build, a loaded machine)
+    // must not leave a round with nothing to check.
+    first.WaitForNotificationWithTimeout(absl::Seconds(60));
     absl::SleepFor(absl::Milliseconds(
         std::uniform_int_distribution<int>(200, 900)(random)));
     suite.cooperation().process().Kill();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
 #include "common/errors.h"
@@ -565,9 +566,10 @@ TEST(RegistryProcessTest, ARegionOrOrganisationThatRecordsCiteIsNotDeleted) {
 }
 
 // Writes organisations one after another until killed; `acknowledged`
-// holds every id the server confirmed.
+// holds every id the server confirmed, `first` is notified with the first.
 void WriteUntilFailure(v1::CountryRegistryService::Stub* stub, int round,
-                       std::vector<std::string>* acknowledged) {
+                       std::vector<std::string>* acknowledged,
+                       absl::Notification* first) {
   for (int i = 0; i < 100000; ++i) {
     v1::CreateOrganisationRequest request;
     *request.mutable_organisation() =
@@ -578,6 +580,7 @@ void WriteUntilFailure(v1::CountryRegistryService::Stub* stub, int round,
                          std::chrono::seconds(5));
     if (!stub->CreateOrganisation(&context, request, &response).ok()) return;
     acknowledged->push_back(request.organisation().id());
+    if (!first->HasBeenNotified()) first->Notify();
   }
 }
 
@@ -588,7 +591,13 @@ TEST(RegistryProcessTest, AcknowledgedWritesSurviveKillNine) {
   for (int round = 0; round < 10; ++round) {
     ASSERT_NO_FATAL_FAILURE(registry.Start());
     std::vector<std::string> this_round;
-    std::thread writer(WriteUntilFailure, &registry.stub(), round, &this_round);
+    absl::Notification first;
+    std::thread writer(WriteUntilFailure, &registry.stub(), round, &this_round,
+                       &first);
+    // The kill lands at a random point of the writes, counted from the first
+    // acknowledged one: a slow start (a sanitized build, a loaded machine)
+    // must not leave a round with nothing to check.
+    first.WaitForNotificationWithTimeout(absl::Seconds(60));
     absl::SleepFor(absl::Milliseconds(
         std::uniform_int_distribution<int>(50, 400)(random)));
     registry.process().Kill();

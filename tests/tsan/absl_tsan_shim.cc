@@ -19,6 +19,8 @@
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,6 +58,37 @@ F RealFn(const char* rest, bool is_const = false) {
 
 constexpr unsigned kRead = __tsan_mutex_read_lock;
 
+// Abseil's functions call each other through the same symbols
+// (LockWhenWithTimeout calls LockWhenWithDeadline, CondVar::WaitWithTimeout
+// calls WaitWithDeadline, AwaitWithTimeout calls AwaitWithDeadline), and
+// those inner calls land here too. Only the outermost call on a thread
+// annotates; an inner one would tell TSan the mutex was locked twice.
+thread_local int depth = 0;
+
+class Outermost {
+ public:
+  Outermost() : outermost_(depth++ == 0) {}
+  ~Outermost() { --depth; }
+  Outermost(const Outermost&) = delete;
+  Outermost& operator=(const Outermost&) = delete;
+  explicit operator bool() const { return outermost_; }
+
+ private:
+  const bool outermost_;
+};
+
+// How the calling thread holds `mu` (0 or kRead), read from the mutex word
+// as Abseil's own TSan build does in Mutex::AwaitCommon and
+// CondVar::WaitCommon: Await and a CondVar wait may be called holding a
+// reader lock, and TSan refuses an exclusive unlock of a shared lock.
+unsigned HeldFlags(const absl::Mutex* mu) {
+  static_assert(sizeof(absl::Mutex) == sizeof(std::atomic<intptr_t>),
+                "absl::Mutex is its word alone");
+  constexpr intptr_t kMuWriter = 0x0008;  // absl/synchronization/mutex.cc
+  const auto* word = reinterpret_cast<const std::atomic<intptr_t>*>(mu);
+  return (word->load(std::memory_order_relaxed) & kMuWriter) != 0 ? 0 : kRead;
+}
+
 // TSan's view of releasing `mu` while the library still holds it: before a
 // call that releases it internally (CondVar::Wait, Mutex::Await).
 void AnnotateRelease(void* mu, unsigned flags) {
@@ -77,160 +110,193 @@ using Self = Mutex*;
 
 void Mutex::Lock() {
   static auto real = RealFn<void (*)(Self)>("5Mutex4LockEv");
-  __tsan_mutex_pre_lock(this, 0);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, 0);
   real(this);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, 0, 0);
 }
 
 void Mutex::ReaderLock() {
   static auto real = RealFn<void (*)(Self)>("5Mutex10ReaderLockEv");
-  __tsan_mutex_pre_lock(this, kRead);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, kRead);
   real(this);
-  __tsan_mutex_post_lock(this, kRead, 0);
+  if (outer) __tsan_mutex_post_lock(this, kRead, 0);
 }
 
 bool Mutex::TryLock() {
   static auto real = RealFn<bool (*)(Self)>("5Mutex7TryLockEv");
-  __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
   const bool locked = real(this);
-  __tsan_mutex_post_lock(
-      this, __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed),
-      0);
+  if (outer) {
+    __tsan_mutex_post_lock(
+        this,
+        __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
+  }
   return locked;
 }
 
 bool Mutex::ReaderTryLock() {
   static auto real = RealFn<bool (*)(Self)>("5Mutex13ReaderTryLockEv");
-  __tsan_mutex_pre_lock(this, kRead | __tsan_mutex_try_lock);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, kRead | __tsan_mutex_try_lock);
   const bool locked = real(this);
-  __tsan_mutex_post_lock(this,
-                         kRead | __tsan_mutex_try_lock |
-                             (locked ? 0 : __tsan_mutex_try_lock_failed),
-                         0);
+  if (outer) {
+    __tsan_mutex_post_lock(this,
+                           kRead | __tsan_mutex_try_lock |
+                               (locked ? 0 : __tsan_mutex_try_lock_failed),
+                           0);
+  }
   return locked;
 }
 
 void Mutex::Unlock() {
   static auto real = RealFn<void (*)(Self)>("5Mutex6UnlockEv");
-  __tsan_mutex_pre_unlock(this, 0);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_unlock(this, 0);
   real(this);
-  __tsan_mutex_post_unlock(this, 0);
+  if (outer) __tsan_mutex_post_unlock(this, 0);
 }
 
 void Mutex::ReaderUnlock() {
   static auto real = RealFn<void (*)(Self)>("5Mutex12ReaderUnlockEv");
-  __tsan_mutex_pre_unlock(this, kRead);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_unlock(this, kRead);
   real(this);
-  __tsan_mutex_post_unlock(this, kRead);
+  if (outer) __tsan_mutex_post_unlock(this, kRead);
 }
 
 void Mutex::LockWhen(const Condition& cond) {
   static auto real = RealFn<void (*)(Self, const Condition&)>(
       "5Mutex8LockWhenERKNS0_9ConditionE");
-  __tsan_mutex_pre_lock(this, 0);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, 0);
   real(this, cond);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, 0, 0);
 }
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
   static auto real = RealFn<void (*)(Self, const Condition&)>(
       "5Mutex14ReaderLockWhenERKNS0_9ConditionE");
-  __tsan_mutex_pre_lock(this, kRead);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, kRead);
   real(this, cond);
-  __tsan_mutex_post_lock(this, kRead, 0);
+  if (outer) __tsan_mutex_post_lock(this, kRead, 0);
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Duration)>(
       "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  __tsan_mutex_pre_lock(this, 0);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, 0);
   const bool met = real(this, cond, timeout);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, 0, 0);
   return met;
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Time)>(
       "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  __tsan_mutex_pre_lock(this, 0);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, 0);
   const bool met = real(this, cond, deadline);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, 0, 0);
   return met;
 }
 
 bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Duration)>(
       "5Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  __tsan_mutex_pre_lock(this, kRead);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, kRead);
   const bool met = real(this, cond, timeout);
-  __tsan_mutex_post_lock(this, kRead, 0);
+  if (outer) __tsan_mutex_post_lock(this, kRead, 0);
   return met;
 }
 
 bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Time)>(
       "5Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  __tsan_mutex_pre_lock(this, kRead);
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(this, kRead);
   const bool met = real(this, cond, deadline);
-  __tsan_mutex_post_lock(this, kRead, 0);
+  if (outer) __tsan_mutex_post_lock(this, kRead, 0);
   return met;
 }
 
-// Await* are called holding the lock (exclusively or shared: TSan's view of
-// which does not matter for the release and the acquire it records) and
-// return holding it, having released it in between.
+// Await* are called holding the lock, exclusively or shared, and return
+// holding it the same way, having released it in between.
 void Mutex::Await(const Condition& cond) {
   static auto real = RealFn<void (*)(Self, const Condition&)>(
       "5Mutex5AwaitERKNS0_9ConditionE");
-  AnnotateRelease(this, 0);
-  __tsan_mutex_pre_lock(this, 0);
+  const Outermost outer;
+  const unsigned how = outer ? HeldFlags(this) : 0;
+  if (outer) {
+    AnnotateRelease(this, how);
+    __tsan_mutex_pre_lock(this, how);
+  }
   real(this, cond);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, how, 0);
 }
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Duration)>(
       "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  AnnotateRelease(this, 0);
-  __tsan_mutex_pre_lock(this, 0);
+  const Outermost outer;
+  const unsigned how = outer ? HeldFlags(this) : 0;
+  if (outer) {
+    AnnotateRelease(this, how);
+    __tsan_mutex_pre_lock(this, how);
+  }
   const bool met = real(this, cond, timeout);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, how, 0);
   return met;
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   static auto real = RealFn<bool (*)(Self, const Condition&, Time)>(
       "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  AnnotateRelease(this, 0);
-  __tsan_mutex_pre_lock(this, 0);
+  const Outermost outer;
+  const unsigned how = outer ? HeldFlags(this) : 0;
+  if (outer) {
+    AnnotateRelease(this, how);
+    __tsan_mutex_pre_lock(this, how);
+  }
   const bool met = real(this, cond, deadline);
-  __tsan_mutex_post_lock(this, 0, 0);
+  if (outer) __tsan_mutex_post_lock(this, how, 0);
   return met;
 }
 
 void CondVar::Wait(Mutex* mu) {
   static auto real =
       RealFn<void (*)(CondVar*, Mutex*)>("7CondVar4WaitEPNS0_5MutexE");
-  AnnotateRelease(mu, 0);
+  const Outermost outer;
+  const unsigned how = outer ? HeldFlags(mu) : 0;
+  if (outer) AnnotateRelease(mu, how);
   real(this, mu);
-  AnnotateAcquire(mu, 0);
+  if (outer) AnnotateAcquire(mu, how);
 }
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
   static auto real = RealFn<bool (*)(CondVar*, Mutex*, Duration)>(
       "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
-  AnnotateRelease(mu, 0);
+  const Outermost outer;
+  const unsigned how = outer ? HeldFlags(mu) : 0;
+  if (outer) AnnotateRelease(mu, how);
   const bool timed_out = real(this, mu, timeout);
-  AnnotateAcquire(mu, 0);
+  if (outer) AnnotateAcquire(mu, how);
   return timed_out;
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
   static auto real = RealFn<bool (*)(CondVar*, Mutex*, Time)>(
       "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
-  AnnotateRelease(mu, 0);
+  const Outermost outer;
+  const unsigned how = outer ? HeldFlags(mu) : 0;
+  if (outer) AnnotateRelease(mu, how);
   const bool timed_out = real(this, mu, deadline);
-  AnnotateAcquire(mu, 0);
+  if (outer) AnnotateAcquire(mu, how);
   return timed_out;
 }
 
@@ -238,30 +304,34 @@ bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
 // wait that saw it.
 void Notification::Notify() {
   static auto real = RealFn<void (*)(Notification*)>("12Notification6NotifyEv");
-  __tsan_release(this);
+  const Outermost outer;
+  if (outer) __tsan_release(this);
   real(this);
 }
 
 void Notification::WaitForNotification() const {
   static auto real = RealFn<void (*)(const Notification*)>(
       "12Notification19WaitForNotificationEv", true);
+  const Outermost outer;
   real(this);
-  __tsan_acquire(const_cast<Notification*>(this));
+  if (outer) __tsan_acquire(const_cast<Notification*>(this));
 }
 
 bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
   static auto real = RealFn<bool (*)(const Notification*, Duration)>(
       "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE", true);
+  const Outermost outer;
   const bool notified = real(this, timeout);
-  if (notified) __tsan_acquire(const_cast<Notification*>(this));
+  if (outer && notified) __tsan_acquire(const_cast<Notification*>(this));
   return notified;
 }
 
 bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
   static auto real = RealFn<bool (*)(const Notification*, Time)>(
       "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE", true);
+  const Outermost outer;
   const bool notified = real(this, deadline);
-  if (notified) __tsan_acquire(const_cast<Notification*>(this));
+  if (outer && notified) __tsan_acquire(const_cast<Notification*>(this));
   return notified;
 }
 
