@@ -12,8 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/executor.h"
 #include "common/grpc_status.h"
-#include "grpcpp/server_context.h"
 #include "common/revision_notifier.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 
 namespace thb {
