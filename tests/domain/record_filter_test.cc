@@ -1,5 +1,6 @@
 #include "domain/record_filter.h"
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,9 @@ struct InvalidCase {
   std::string field;
   std::string says;
 };
+
+// Names a case by its filter, so that test names never show raw bytes.
+void PrintTo(const InvalidCase& test, std::ostream* os) { *os << test.filter; }
 
 class ValidateFilterErrorTest : public ::testing::TestWithParam<InvalidCase> {};
 
