@@ -274,8 +274,11 @@ absl::Status IndexFollower::Relist() {
     request.set_page_token(response.next_page_token());
   }
 
+  bool moved_back = false;
   {
     absl::MutexLock lock(&index_mu_);
+    moved_back =
+        synced_ && (incarnation != incarnation_ || revision < revision_);
     index_ = std::move(fresh);
     revision_ = revision;
     incarnation_ = incarnation;
@@ -284,8 +287,9 @@ absl::Status IndexFollower::Relist() {
     published_revision_.store(revision, std::memory_order_release);
     published_synced_.store(true, std::memory_order_release);
   }
-  // The revision may have moved back: every waiter checks again.
-  Notify(/*everyone=*/true);
+  // A store replaced or restored: what a waiter waits for may no longer come,
+  // so every waiter checks again. Otherwise only those the list reached.
+  Notify(/*everyone=*/moved_back);
   return absl::OkStatus();
 }
 
