@@ -706,7 +706,11 @@ class Evaluator {
       for (auto& [name, bits] : built) {
         ValueBits entry;
         entry.owned = std::move(bits);
-        if (!keep(std::move(entry), [&] { return std::move(name); })) return;
+        // A structured binding cannot be captured in C++17: name it.
+        std::string& value_name = name;
+        if (!keep(std::move(entry), [&] { return std::move(value_name); })) {
+          return;
+        }
       }
     };
     switch (dimension) {
