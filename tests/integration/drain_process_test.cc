@@ -55,24 +55,6 @@ const coop::Dataset& Study() {
   return *dataset;
 }
 
-// The readiness the plaintext health port reports for `service`, or
-// UNKNOWN when the port does not answer.
-HealthResponse::ServingStatus Readiness(int health_port,
-                                        const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", health_port),
-                          grpc::InsecureChannelCredentials()));
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service(service);
-  HealthResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(In(absl::Seconds(2)));
-  if (!stub->Check(&context, request, &response).ok()) {
-    return HealthResponse::UNKNOWN;
-  }
-  return response.status();
-}
-
 // Counts calls and keeps the first failure of each status code.
 class Tally {
  public:
@@ -150,9 +132,10 @@ class DrainTest : public ::testing::Test {
     // Every replica synced and reached before the load starts.
     const absl::Time give_up = absl::Now() + absl::Seconds(20);
     for (auto& aggregator : aggregators_) {
-      while (Readiness(aggregator->health_port(), kStatsService) !=
-                 HealthResponse::SERVING &&
-             absl::Now() < give_up) {
+      while (
+          testing::HealthPortStatus(aggregator->health_port(), kStatsService) !=
+              HealthResponse::SERVING &&
+          absl::Now() < give_up) {
         absl::SleepFor(absl::Milliseconds(50));
       }
     }
@@ -209,7 +192,7 @@ TEST_F(DrainTest, SigtermOfAReplicaUnderLoadLosesNoCall) {
     const absl::Time signalled = absl::Now();
     ASSERT_EQ(kill(replica.process().pid(), SIGTERM), 0);
     absl::SleepFor(absl::Milliseconds(300));
-    EXPECT_EQ(Readiness(health_port, kStatsService),
+    EXPECT_EQ(testing::HealthPortStatus(health_port, kStatsService),
               HealthResponse::NOT_SERVING)
         << "a stopping replica reports NOT_SERVING while it drains";
     const absl::StatusOr<int> code =

@@ -81,22 +81,6 @@ grpc::Status Get(coop::CooperationRecordService::Stub& stub,
   return status;
 }
 
-HealthResponse::ServingStatus Readiness(int health_port,
-                                        const std::string& service) {
-  auto stub = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", health_port),
-                          grpc::InsecureChannelCredentials()));
-  grpc::health::v1::HealthCheckRequest request;
-  request.set_service(service);
-  HealthResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(In(absl::Seconds(2)));
-  if (!stub->Check(&context, request, &response).ok()) {
-    return HealthResponse::UNKNOWN;
-  }
-  return response.status();
-}
-
 // --- The disk fills up under SQLite ----------------------------------------
 
 // The size of the filesystem the cooperation store lives on: room for the
@@ -241,7 +225,7 @@ TEST(RegistryOutageTest, FollowersKeepAnsweringAndConvergeOnceItIsBack) {
     return statistics->CountCountries(&context, request, response);
   };
   const absl::Time ready_by = absl::Now() + absl::Seconds(20);
-  while (Readiness(aggregator.health_port(), stats_name) !=
+  while (testing::HealthPortStatus(aggregator.health_port(), stats_name) !=
              HealthResponse::SERVING &&
          absl::Now() < ready_by) {
     absl::SleepFor(absl::Milliseconds(50));
@@ -259,9 +243,9 @@ TEST(RegistryOutageTest, FollowersKeepAnsweringAndConvergeOnceItIsBack) {
   EXPECT_TRUE(counted.ok()) << counted.error_message();
   EXPECT_EQ(during.count(), before.count());
   EXPECT_TRUE(Get(*records, "before").ok());
-  EXPECT_EQ(Readiness(aggregator.health_port(), stats_name),
+  EXPECT_EQ(testing::HealthPortStatus(aggregator.health_port(), stats_name),
             HealthResponse::SERVING);
-  EXPECT_EQ(Readiness(cooperation.health_port(), coop_name),
+  EXPECT_EQ(testing::HealthPortStatus(cooperation.health_port(), coop_name),
             HealthResponse::SERVING);
   // A write needs codes no older than the staleness bound: refused, and
   // retryable.

@@ -6,7 +6,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "common/string_view.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/create_channel.h"
 #include "tests/support/test_pki.h"
 
 namespace thb::testing {
@@ -56,6 +59,24 @@ absl::Status ServerProcess::Start() {
   health_port_ = *health_port;
   address_ = absl::StrCat("127.0.0.1:", port_);
   return absl::OkStatus();
+}
+
+grpc::health::v1::HealthCheckResponse::ServingStatus HealthPortStatus(
+    int health_port, const std::string& service) {
+  using grpc::health::v1::HealthCheckResponse;
+  // The health port is plaintext by design: it serves health and nothing else.
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", health_port),
+                          grpc::InsecureChannelCredentials()));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  HealthCheckResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  if (!stub->Check(&context, request, &response).ok()) {
+    return HealthCheckResponse::UNKNOWN;
+  }
+  return response.status();
 }
 
 }  // namespace thb::testing

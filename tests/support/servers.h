@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "grpc/health/v1/health.pb.h"
 #include "tests/support/process.h"
 
 namespace thb::testing {
@@ -43,6 +44,11 @@ class ServerProcess {
   int port_ = 0;
   int health_port_ = 0;
 };
+
+// The readiness the plaintext health port on 127.0.0.1 reports for
+// `service`, or UNKNOWN when the port does not answer within 2 s.
+grpc::health::v1::HealthCheckResponse::ServingStatus HealthPortStatus(
+    int health_port, const std::string& service);
 
 }  // namespace thb::testing
 
