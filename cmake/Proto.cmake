@@ -3,6 +3,8 @@
 # Generates C++ messages and gRPC stubs for PROTOS (paths relative to one of
 # ROOTS) into the build tree and builds them as one static library. Include
 # paths of the generated headers mirror the proto paths: "thb/registry/v1/...".
+# Each service also gets a gMock stub (<stem>_mock.grpc.pb.h) that tests of a
+# client can stand in for the transport with; nothing else includes it.
 function(thb_proto_library)
   cmake_parse_arguments(ARG "" "NAME" "ROOTS;PROTOS" ${ARGN})
   set(out_dir ${CMAKE_BINARY_DIR}/gen)
@@ -27,11 +29,12 @@ function(thb_proto_library)
     string(REGEX REPLACE "\\.proto$" "" stem ${proto})
     set(generated
         ${out_dir}/${stem}.pb.cc ${out_dir}/${stem}.pb.h
-        ${out_dir}/${stem}.grpc.pb.cc ${out_dir}/${stem}.grpc.pb.h)
+        ${out_dir}/${stem}.grpc.pb.cc ${out_dir}/${stem}.grpc.pb.h
+        ${out_dir}/${stem}_mock.grpc.pb.h)
     add_custom_command(
       OUTPUT ${generated}
       COMMAND protobuf::protoc ${include_flags}
-              --cpp_out=${out_dir} --grpc_out=${out_dir}
+              --cpp_out=${out_dir} --grpc_out=generate_mock_code=true:${out_dir}
               --plugin=protoc-gen-grpc=${grpc_plugin} ${proto}
       DEPENDS ${abs} protobuf::protoc
       COMMENT "protoc ${proto}"

@@ -16,7 +16,13 @@ namespace v1 = ::thb::cooperation::v1;
 
 IndexFollower::IndexFollower(std::shared_ptr<grpc::Channel> channel,
                              Options options)
-    : stub_(v1::CooperationRecordService::NewStub(std::move(channel))),
+    : IndexFollower(v1::CooperationRecordService::NewStub(std::move(channel)),
+                    std::move(options)) {}
+
+IndexFollower::IndexFollower(
+    std::unique_ptr<v1::CooperationRecordService::StubInterface> stub,
+    Options options)
+    : stub_(std::move(stub)),
       options_(std::move(options)),
       index_(std::make_unique<RecordIndex>()),
       page_size_(std::max(1, options_.page_size)) {}

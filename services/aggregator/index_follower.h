@@ -44,6 +44,12 @@ class IndexFollower {
   };
 
   IndexFollower(std::shared_ptr<grpc::Channel> channel, Options options);
+  // Over any implementation of the service's client interface (a test's
+  // in-process transport).
+  IndexFollower(
+      std::unique_ptr<cooperation::v1::CooperationRecordService::StubInterface>
+          stub,
+      Options options);
   ~IndexFollower();
   IndexFollower(const IndexFollower&) = delete;
   IndexFollower& operator=(const IndexFollower&) = delete;
@@ -124,7 +130,8 @@ class IndexFollower {
   bool Begin(grpc::ClientContext* context);
   void End();
 
-  std::unique_ptr<cooperation::v1::CooperationRecordService::Stub> stub_;
+  std::unique_ptr<cooperation::v1::CooperationRecordService::StubInterface>
+      stub_;
   Options options_;
   std::thread thread_;
 

@@ -141,7 +141,9 @@ TEST_F(CooperationFollowTest, PagesStopAtTheirByteBudgetWithoutGapsOrRepeats) {
       bytes += RepeatedFieldBytes(record.ByteSizeLong());
       ids.push_back(record.id());
     }
-    if (page->records_size() > 1) EXPECT_LE(bytes, options.max_page_bytes);
+    if (page->records_size() > 1) {
+      EXPECT_LE(bytes, options.max_page_bytes);
+    }
     request.set_page_token(page->next_page_token());
     ++pages;
   } while (!request.page_token().empty());
