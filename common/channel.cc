@@ -48,14 +48,18 @@ bool IsPort(std::string_view text) {
          absl::SimpleAtoi(ToAbsl(text), &port) && port > 0 && port <= 65535;
 }
 
+// inet_pton reads up to a NUL byte, so "127.0.0.1<NUL>x" would pass as
+// 127.0.0.1: a host with one is no address.
 bool IsIpv4(std::string_view host) {
   in_addr address;
-  return inet_pton(AF_INET, std::string(host).c_str(), &address) == 1;
+  return host.find('\0') == std::string_view::npos &&
+         inet_pton(AF_INET, std::string(host).c_str(), &address) == 1;
 }
 
 bool IsIpv6(std::string_view host) {
   in6_addr address;
-  return inet_pton(AF_INET6, std::string(host).c_str(), &address) == 1;
+  return host.find('\0') == std::string_view::npos &&
+         inet_pton(AF_INET6, std::string(host).c_str(), &address) == 1;
 }
 
 // "ip:port", "[ip6]:port" or "localhost:port" as an address of a static

@@ -294,6 +294,8 @@ void Server::SetStatus(const std::string& name, bool serving) {
 
 bool IsLoopbackHost(const std::string& host) {
   if (host == "localhost") return true;
+  // inet_pton would read only up to the NUL.
+  if (host.find('\0') != std::string::npos) return false;
   std::string bare = host;
   if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
     bare = bare.substr(1, bare.size() - 2);

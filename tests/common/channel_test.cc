@@ -92,6 +92,16 @@ TEST(ChannelTargetTest, ListsWithoutAStaticFormAreLeftForGrpcToRefuse) {
   EXPECT_EQ(ChannelTarget("127.0.0.1,127.0.0.2"), "127.0.0.1,127.0.0.2");
 }
 
+// Found by the address fuzzer: the address parser stopped at a NUL byte, so
+// "[::10<NUL> 02]:35" passed as the literal [::10]:35 and the static target
+// carried the NUL and the space after it.
+TEST(ChannelTargetTest, AnAddressWithANulByteIsNoLiteral) {
+  const std::string with_nul("[::10\0 02]:35,[::1]:50063", 25);
+  EXPECT_EQ(ChannelTarget(with_nul), with_nul);
+  const std::string ipv4_with_nul("127.0.0.1\0x:1,127.0.0.1:2", 25);
+  EXPECT_EQ(ChannelTarget(ipv4_with_nul), ipv4_with_nul);
+}
+
 // --- ServiceConfigJson -----------------------------------------------------
 
 google::protobuf::Struct ParseJson(const std::string& json) {

@@ -438,6 +438,9 @@ TEST(ServerSecurityTest, LoopbackHostsAreKnown) {
   EXPECT_FALSE(IsLoopbackHost("::"));
   EXPECT_FALSE(IsLoopbackHost("10.0.0.1"));
   EXPECT_FALSE(IsLoopbackHost("thb-registry"));
+  // The address parser stops at a NUL byte; the host does not.
+  EXPECT_FALSE(IsLoopbackHost(std::string("127.0.0.1\0.example", 18)));
+  EXPECT_FALSE(IsLoopbackHost(std::string("[::1\0x]", 7)));
 }
 
 }  // namespace
