@@ -22,27 +22,16 @@
 #include "common/executor.h"
 #include "common/message_budget.h"
 #include "common/revision_notifier.h"
+#include "google/protobuf/field_mask.pb.h"
 #include "services/registry/reference_data.h"
 #include "services/registry/registry_store.h"
+#include "services/registry/resource_validation.h"
 #include "thb/registry/v1/registry_service.pb.h"
 
 namespace thb::registry {
 
-// What one resource may hold. Each is enforced where the core validates a
-// write; docs/DECISIONS.md gives the reasons.
-inline constexpr size_t kMaxNameLength = 200;
-inline constexpr size_t kMaxDescriptionLength = 2000;
-inline constexpr size_t kMaxUrlLength = 2000;
-inline constexpr size_t kMaxCitationLength = 1000;
-inline constexpr int32_t kMaxFootnote = 100000;
-inline constexpr size_t kMaxEmnHistoryPeriods = 32;
-inline constexpr size_t kMaxRegionCountries = 300;
-// A resource as a write leaves it, serialized, before the server stamps
-// revision, etag, times and last writer on it.
-inline constexpr size_t kMaxResourceBytes = 8 * 1024;
-// Countries, regions and organisations each; with kMaxResourceBytes and
-// kMaxHistoryRevisions it bounds what the registry loads at start.
-inline constexpr size_t kMaxResourcesPerKind = 5000;
+// How much change history the registry may keep (CoreOptions);
+// resource_validation.h bounds what one resource and one kind may hold.
 inline constexpr int64_t kMaxHistoryRevisions = 50000;
 // The largest request the registry receives: a write of a resource of
 // kMaxResourceBytes that echoes the output-only fields a read gave it (a
@@ -179,15 +168,71 @@ class RegistryCore {
                                         const audit::Invocation* call)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // Deletes the resource `id` of `kind` (`type` names it in errors) if
-  // `etag` is empty or current and `in_use` (run under the read lock)
-  // finds nothing referring to it; returns the deletion's revision.
+  // The one write path of every resource type T (resource_traits.h says
+  // what differs between types; the hooks below, what needs the registry).
+  // Create and Update answer the resource as stored; Delete, the revision.
   template <typename T>
-  absl::StatusOr<int64_t> DeleteById(
-      ResourceKind kind, const char* type, const std::string& id,
-      const std::string& etag, const audit::Invocation& call,
-      const std::function<absl::Status()>& in_use = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::StatusOr<T> Create(T resource, const audit::Invocation& call)
+      ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+  // `requested` names the resource and carries the new values of the fields
+  // of `update_mask` (all writable fields when empty) and the etag to match.
+  template <typename T>
+  absl::StatusOr<T> Update(const T& requested,
+                           const google::protobuf::FieldMask& update_mask,
+                           const audit::Invocation& call)
+      ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+  // Deletes the resource `id` if `etag` is empty or current and nothing
+  // refers to it (CheckNotInUse; CheckNotCited, by `deadline`, for what
+  // cooperation records cite).
+  template <typename T>
+  absl::StatusOr<int64_t> Delete(const std::string& id, const std::string& etag,
+                                 const audit::Invocation& call,
+                                 absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
+  // An existing resource as a read answers it.
+  template <typename T>
+  absl::StatusOr<T> Get(const std::string& id) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Hooks of the write path, overloaded on the resource type; the template
+  // is what a type without the hook does.
+  //
+  // The id of the existing resource `id` names (a country's alias resolves
+  // to its code), or the error for `field`.
+  template <typename T>
+  absl::StatusOr<std::string> ResolveId(const std::string& id,
+                                        const std::string& field) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Checks what a resource refers to in the registry and puts it in
+  // canonical form (a region's countries); nothing for other types.
+  absl::Status CompleteInRegistry(v1::Region& region) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  template <typename T>
+  absl::Status CompleteInRegistry(T&) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return absl::OkStatus();
+  }
+  // ALREADY_EXISTS when what a write gives a resource belongs to another
+  // (a country's code and alias are unique across all countries).
+  absl::Status CheckNoConflict(const v1::Country& country,
+                               ChangeKind change) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  template <typename T>
+  absl::Status CheckNoConflict(const T&, ChangeKind) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return absl::OkStatus();
+  }
+  // FAILED_PRECONDITION while another resource of the registry refers to
+  // this one (a region to a country).
+  absl::Status CheckNotInUse(const v1::Country& country) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  template <typename T>
+  absl::Status CheckNotInUse(const T&) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return absl::OkStatus();
+  }
+  // The resource `id` as a write answers it (a country with its status
+  // today and its regions).
+  template <typename T>
+  absl::StatusOr<T> Present(const std::string& id) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   // FAILED_PRECONDITION naming a cooperation record that cites the region
   // or organisation `id`; the error of CoreOptions::citations when it cannot
@@ -211,8 +256,6 @@ class RegistryCore {
   absl::StatusOr<v1::Country> Decorate(const std::string& code,
                                        const Entry& entry,
                                        absl::CivilDay day) const
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::Status ValidateRegionCountries(v1::Region& region) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   Table& TableFor(ResourceKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
