@@ -12,6 +12,7 @@
 #include "common/string_view.h"
 #include "domain/record_filter.h"
 #include "tools/thbctl/cli.h"
+#include "tools/thbctl/filter_flags.h"
 
 namespace thb::thbctl {
 namespace {
@@ -27,32 +28,6 @@ std::string Prefix(const EnumDescriptor* descriptor) {
   return absl::ConsumeSuffix(&name, "UNSPECIFIED") ? std::string(name) : "";
 }
 
-std::vector<std::string> Upper(std::vector<std::string> values) {
-  for (std::string& value : values) absl::AsciiStrToUpper(&value);
-  return values;
-}
-
-// The flag behind a field of a RecordFilter, for messages.
-std::string FlagOfFilterField(std::string_view field) {
-  static constexpr std::pair<const char*, const char*> kFlags[] = {
-      {"kinds", "--kind"},
-      {"thematic_areas", "--area"},
-      {"forms", "--form"},
-      {"partner_kinds", "--partner_kind"},
-      {"partner_ids", "--partner"},
-      {"target_regions", "--region"},
-      {"reporting_countries", "--country"},
-      {"emn_statuses", "--emn_status"},
-      {"from_year", "--from_year"},
-      {"to_year", "--to_year"},
-      {"tags", "--tag"}};
-  const std::string_view name = field.substr(0, field.find('['));
-  for (const auto& [filter_field, flag] : kFlags) {
-    if (name == filter_field) return flag;
-  }
-  return std::string(field);
-}
-
 template <typename Repeated>
 absl::Status AddEnums(std::string_view flag,
                       const std::vector<std::string>& values,
@@ -64,6 +39,13 @@ absl::Status AddEnums(std::string_view flag,
 }
 
 }  // namespace
+
+const std::vector<std::string>& SelectionFlags::Filter(
+    std::string_view name) const {
+  static const auto* const kNone = new std::vector<std::string>();
+  const auto found = filter.find(name);
+  return found == filter.end() ? *kNone : found->second;
+}
 
 absl::StatusOr<std::vector<int>> ParseEnumValues(
     std::string_view flag, const std::vector<std::string>& values,
@@ -114,37 +96,15 @@ absl::StatusOr<cooperation::v1::ListRecordsRequest> ListRecordsRequestOf(
     const SelectionFlags& flags) {
   cooperation::v1::ListRecordsRequest request;
   cooperation::v1::RecordFilter& filter = *request.mutable_filter();
-  for (auto status : {
-           AddEnums("--kind", flags.kind,
-                    cooperation::v1::RecordKind_descriptor(),
-                    filter.mutable_kinds()),
-           AddEnums("--area", flags.area,
-                    cooperation::v1::ThematicArea_descriptor(),
-                    filter.mutable_thematic_areas()),
-           AddEnums("--form", flags.form,
-                    cooperation::v1::CooperationForm_descriptor(),
-                    filter.mutable_forms()),
-           AddEnums("--partner_kind", flags.partner_kind,
-                    cooperation::v1::PartnerKind_descriptor(),
-                    filter.mutable_partner_kinds()),
-           AddEnums("--emn_status", flags.emn_status,
-                    registry::v1::EmnStatus_descriptor(),
-                    filter.mutable_emn_statuses()),
-           CheckDateFlag("--as_of", flags.as_of),
-       }) {
-    if (!status.ok()) return status;
+  for (const FilterFlag& flag : kFilterFlags) {
+    if (auto status = AddToFilter(flag, flags.Filter(flag.name), filter);
+        !status.ok()) {
+      return status;
+    }
   }
-  // Ids and codes are upper case on the wire; accept them in any case.
-  for (const std::string& id : Upper(flags.partner)) filter.add_partner_ids(id);
-  for (const std::string& id : Upper(flags.region)) {
-    filter.add_target_regions(id);
+  if (auto status = CheckDateFlag("--as_of", flags.as_of); !status.ok()) {
+    return status;
   }
-  for (const std::string& code : Upper(flags.country)) {
-    filter.add_reporting_countries(code);
-  }
-  for (const std::string& tag : flags.tag) filter.add_tags(tag);
-  filter.set_from_year(flags.from_year);
-  filter.set_to_year(flags.to_year);
   if (flags.eu || flags.non_eu) {
     return UsageError(
         "--eu and --non_eu select countries, not records; use --emn_status");
@@ -168,7 +128,7 @@ absl::StatusOr<cooperation::v1::ListRecordsRequest> ListRecordsRequestOf(
 absl::StatusOr<registry::v1::ListCountriesRequest> ListCountriesRequestOf(
     const SelectionFlags& flags) {
   registry::v1::ListCountriesRequest request;
-  if (auto status = AddEnums("--emn_status", flags.emn_status,
+  if (auto status = AddEnums("--emn_status", flags.Filter("emn_status"),
                              registry::v1::EmnStatus_descriptor(),
                              request.mutable_emn_statuses());
       !status.ok()) {
@@ -183,27 +143,23 @@ absl::StatusOr<registry::v1::ListCountriesRequest> ListCountriesRequestOf(
   }
   if (flags.eu) request.set_eu_member(true);
   if (flags.non_eu) request.set_eu_member(false);
-  if (flags.region.size() > 1) {
+  const std::vector<std::string>& region = flags.Filter("region");
+  if (region.size() > 1) {
     return UsageError(
         absl::StrCat("--region: countries are listed for one "
                      "region at a time, not ",
-                     absl::StrJoin(flags.region, ",")));
+                     absl::StrJoin(region, ",")));
   }
-  if (!flags.region.empty()) {
-    request.set_region_id(absl::AsciiStrToUpper(flags.region.front()));
+  if (!region.empty()) {
+    request.set_region_id(absl::AsciiStrToUpper(region.front()));
   }
-  for (const auto& [name, given] :
-       {std::pair{"--kind", !flags.kind.empty()},
-        std::pair{"--area", !flags.area.empty()},
-        std::pair{"--form", !flags.form.empty()},
-        std::pair{"--partner_kind", !flags.partner_kind.empty()},
-        std::pair{"--partner", !flags.partner.empty()},
-        std::pair{"--country", !flags.country.empty()},
-        std::pair{"--tag", !flags.tag.empty()},
-        std::pair{"--from_year", flags.from_year != 0},
-        std::pair{"--to_year", flags.to_year != 0}}) {
-    if (given) {
-      return UsageError(absl::StrCat(name, " selects records, not countries"));
+  // The filter flags other than those two select records only.
+  for (const FilterFlag& flag : kFilterFlags) {
+    if (flag.name != std::string_view("emn_status") &&
+        flag.name != std::string_view("region") &&
+        !flags.Filter(flag.name).empty()) {
+      return UsageError(
+          absl::StrCat(flag.flag, " selects records, not countries"));
     }
   }
   return request;

@@ -1,6 +1,8 @@
 #ifndef THB_TOOLS_THBCTL_FLAG_VALUES_H_
 #define THB_TOOLS_THBCTL_FLAG_VALUES_H_
 
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,20 +19,16 @@ namespace thb::thbctl {
 // The values of the flags that select records and countries, as main read
 // them.
 struct SelectionFlags {
-  std::vector<std::string> kind;
-  std::vector<std::string> area;
-  std::vector<std::string> form;
-  std::vector<std::string> partner_kind;
-  std::vector<std::string> partner;
-  std::vector<std::string> region;
-  std::vector<std::string> country;
-  std::vector<std::string> tag;
-  int from_year = 0;
-  int to_year = 0;
-  std::vector<std::string> emn_status;
+  // The values of the filter flags given (kFilterFlags), by absl name
+  // ("kind"); a year flag has one, its digits. A flag not given, empty or
+  // 0, has no entry.
+  std::map<std::string, std::vector<std::string>, std::less<>> filter;
   std::string as_of;
   bool eu = false;
   bool non_eu = false;
+
+  // The values of the filter flag `name`; none when it was not given.
+  const std::vector<std::string>& Filter(std::string_view name) const;
 };
 
 // The numbers of the enum values a flag names: short names

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
@@ -26,6 +27,7 @@
 #include "services/registry/reference_data.h"
 #include "tools/thbctl/cli.h"
 #include "tools/thbctl/commands.h"
+#include "tools/thbctl/filter_flags.h"
 #include "tools/thbctl/flag_values.h"
 #include "tools/thbctl/output.h"
 #include "tools/thbctl/usage.h"
@@ -64,26 +66,7 @@ ABSL_FLAG(std::string, iso_codes, thb::registry::kDefaultIsoCodesPath,
           "check --offline: ISO 3166-1 of the iso-codes package.");
 
 // Selection: records list and countries list.
-ABSL_FLAG(std::vector<std::string>, kind, {},
-          "Record kinds: MEASURE, GOOD_PRACTICE, CHALLENGE, ...");
-ABSL_FLAG(std::vector<std::string>, area, {},
-          "Thematic areas: PREVENTION, AWARENESS_RAISING, ...");
-ABSL_FLAG(std::vector<std::string>, form, {},
-          "Cooperation forms: STRUCTURED, OPERATIONAL_AD_HOC, ...");
-ABSL_FLAG(std::vector<std::string>, partner_kind, {},
-          "Partner kinds: EU_AGENCY, CSO, INTERNATIONAL_ORGANISATION, ...");
-ABSL_FLAG(std::vector<std::string>, partner, {},
-          "Partner ids: IOM, UNODC, or country codes.");
-ABSL_FLAG(std::vector<std::string>, region, {},
-          "Region ids: SAHEL, ... (records: targeted; countries: member of "
-          "one).");
-ABSL_FLAG(std::vector<std::string>, country, {}, "Reporting countries.");
-ABSL_FLAG(std::vector<std::string>, tag, {}, "Tags: low-trust, ...");
-ABSL_FLAG(int, from_year, 0, "Records whose period reaches this year.");
-ABSL_FLAG(int, to_year, 0, "Records whose period starts by this year.");
-ABSL_FLAG(std::vector<std::string>, emn_status, {},
-          "EMN statuses: MEMBER, OBSERVER, NONE (of the reporting country "
-          "for records).");
+THBCTL_FILTER_FLAGS(THBCTL_DEFINE_FILTER_FLAG)
 ABSL_FLAG(std::string, as_of, "",
           "The date EMN statuses are judged at, YYYY-MM-DD (default today).");
 ABSL_FLAG(bool, eu, false, "countries list: only EU Member States.");
@@ -151,19 +134,23 @@ absl::StatusOr<Format> FormatFlag(const std::vector<Format>& accepted,
   return ParseFormat(absl::GetFlag(FLAGS_format), accepted, fallback);
 }
 
+// The values of a filter flag as SelectionFlags holds them.
+std::vector<std::string> FilterValues(const FilterFlag& filter) {
+  const absl::CommandLineFlag& flag = *absl::FindCommandLineFlag(filter.name);
+  if (filter.value != FilterValue::kYear) {
+    return *flag.TryGet<std::vector<std::string>>();
+  }
+  const int year = *flag.TryGet<int>();
+  if (year == 0) return {};
+  return {absl::StrCat(year)};
+}
+
 SelectionFlags ReadSelectionFlags() {
   SelectionFlags flags;
-  flags.kind = absl::GetFlag(FLAGS_kind);
-  flags.area = absl::GetFlag(FLAGS_area);
-  flags.form = absl::GetFlag(FLAGS_form);
-  flags.partner_kind = absl::GetFlag(FLAGS_partner_kind);
-  flags.partner = absl::GetFlag(FLAGS_partner);
-  flags.region = absl::GetFlag(FLAGS_region);
-  flags.country = absl::GetFlag(FLAGS_country);
-  flags.tag = absl::GetFlag(FLAGS_tag);
-  flags.from_year = absl::GetFlag(FLAGS_from_year);
-  flags.to_year = absl::GetFlag(FLAGS_to_year);
-  flags.emn_status = absl::GetFlag(FLAGS_emn_status);
+  for (const FilterFlag& filter : kFilterFlags) {
+    std::vector<std::string> values = FilterValues(filter);
+    if (!values.empty()) flags.filter.emplace(filter.name, std::move(values));
+  }
   flags.as_of = absl::GetFlag(FLAGS_as_of);
   flags.eu = absl::GetFlag(FLAGS_eu);
   flags.non_eu = absl::GetFlag(FLAGS_non_eu);

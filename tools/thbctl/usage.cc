@@ -4,11 +4,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/client_flags.h"
+#include "tools/thbctl/filter_flags.h"
 
 namespace thb::thbctl {
 namespace {
 
-constexpr char kUsage[] = R"(the command-line client of the thb services.
+// The usage text's width; the paragraph on the filter flags is wrapped to it.
+constexpr size_t kUsageWidth = 77;
+
+constexpr char kUsageBeforeFilters[] =
+    R"(the command-line client of the thb services.
 
 Usage: thbctl [flags] COMMAND [ARGS]
 
@@ -65,12 +70,9 @@ Statistics (the aggregator; [--as_of=YYYY-MM-DD] [--min_revision=N]
   target_region (region), reporting_country (country), year, tag,
   emn_status, or their full names (DIMENSION_TARGET_REGION).
 
-Record filters (records list, stats): --kind, --area, --form, --partner_kind,
-  --partner, --region, --country, --tag, --from_year, --to_year,
-  --emn_status, --as_of. Several values are comma-separated and OR
-  together; different flags AND together. Enum values by their short
-  (GOOD_PRACTICE) or full (RECORD_KIND_GOOD_PRACTICE) names.
+)";
 
+constexpr char kUsageAfterFilters[] = R"(
 Output: --format=table|json|csv; lists and gets print tables by default.
 
 Services:
@@ -106,7 +108,8 @@ const std::vector<EnvBinding>& EnvironmentBindings() {
 std::string Usage() {
   std::vector<EnvBinding> listed = EnvironmentBindings();
   listed.push_back({"token", "THB_TOKEN"});
-  return absl::StrCat(kUsage, "\n", EnvironmentUsage(listed));
+  return absl::StrCat(kUsageBeforeFilters, FilterFlagsUsage(kUsageWidth),
+                      kUsageAfterFilters, "\n", EnvironmentUsage(listed));
 }
 
 }  // namespace thb::thbctl
