@@ -685,8 +685,13 @@ absl::StatusOr<v1::WatchResponse> CooperationCore::ChangesAfter(
   auto rows = store_->ChangesAfter(
       from_revision, options_.max_changes_per_batch, options_.max_batch_bytes);
   if (!rows.ok()) return rows.status();
+  // A commit is readable in the store a moment before Commit() publishes
+  // its revision. Sending it then would make the watcher's next read ask
+  // for changes after a revision the core does not have yet, which is
+  // refused as a reset store: only what is published goes out.
+  while (!rows->empty() && rows->back().revision > current) rows->pop_back();
   v1::WatchResponse response;
-  response.set_revision(revision());
+  response.set_revision(current);
   response.set_incarnation(incarnation_);
   response.mutable_changes()->Reserve(rows->size());
   for (const auto& row : *rows) {
