@@ -4,15 +4,14 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/list_watch.h"
 #include "grpcpp/channel.h"
-#include "grpcpp/client_context.h"
 #include "services/registry/client/registry_snapshot.h"
 #include "thb/registry/v1/registry_service.grpc.pb.h"
 
@@ -65,7 +64,6 @@ class RegistryMirror : public References {
   int lists() const;
 
  private:
-  void Run();
   // Lists everything; the copy it returns is at the list's revision.
   absl::StatusOr<std::shared_ptr<RegistrySnapshot>> ListAll();
   // Watches from `snapshot->revision`, publishing each batch, until the
@@ -73,25 +71,27 @@ class RegistryMirror : public References {
   grpc::Status WatchFrom(std::shared_ptr<RegistrySnapshot> snapshot,
                          bool* progressed);
   void Publish(std::shared_ptr<const RegistrySnapshot> snapshot);
-  bool SleepUnlessStopped(absl::Duration duration);
 
   std::unique_ptr<v1::CountryRegistryService::Stub> stub_;
   Options options_;
-  std::thread thread_;
   // Halved while list pages are too large for this client to receive; only
   // the mirror's thread uses it.
   int page_size_;
+  // The copy the next watch starts from; only the mirror's thread uses it.
+  std::shared_ptr<RegistrySnapshot> working_;
 
   mutable absl::Mutex mu_;
   std::shared_ptr<const RegistrySnapshot> snapshot_ ABSL_GUARDED_BY(mu_);
   std::function<void(std::shared_ptr<const RegistrySnapshot>)> callback_
       ABSL_GUARDED_BY(mu_);
+  // Set by Stop(): Snapshot() waits no longer.
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::ClientContext* active_call_ ABSL_GUARDED_BY(mu_) = nullptr;
   int lists_ ABSL_GUARDED_BY(mu_) = 0;
   // Whether a watch stream is established, and since when it is not.
   bool watching_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time lost_since_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+
+  ListWatchLoop loop_;
 };
 
 }  // namespace thb::registry
