@@ -30,17 +30,33 @@ IndexFollower::IndexFollower(
 IndexFollower::~IndexFollower() { Stop(); }
 
 void IndexFollower::Start() {
-  thread_ = std::thread([this] { Run(); });
+  ListWatchLoop::Steps steps;
+  steps.initial_backoff = options_.initial_backoff;
+  steps.max_backoff = options_.max_backoff;
+  steps.reset = ListWatchLoop::BackoffReset::kOnProgress;
+  steps.list = [this] {
+    const absl::Status status = Relist();
+    if (status.ok()) {
+      THB_LOG(Info) << "index synced at cooperation revision " << revision();
+    }
+    return status;
+  };
+  steps.list_failed = [](const absl::Status& status, absl::Duration backoff) {
+    THB_LOG(Warning) << status.message() << "; retrying in "
+                     << absl::FormatDuration(backoff);
+  };
+  steps.watch = [this](bool* progressed) {
+    return WatchFrom(revision(), progressed);
+  };
+  steps.cannot_resume = [this](const std::string& why) {
+    THB_LOG(Warning) << "cannot resume watching " << options_.address
+                     << " from revision " << revision() << ": " << why
+                     << "; listing again";
+  };
+  loop_.Start(std::move(steps));
 }
 
-void IndexFollower::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    if (active_call_ != nullptr) active_call_->TryCancel();
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void IndexFollower::Stop() { loop_.Stop(); }
 
 bool IndexFollower::synced() const {
   return published_synced_.load(std::memory_order_acquire);
@@ -209,25 +225,6 @@ void IndexFollower::Read(
   read(*index_, revision_, incarnation_);
 }
 
-bool IndexFollower::Begin(grpc::ClientContext* context) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return false;
-  active_call_ = context;
-  return true;
-}
-
-void IndexFollower::End() {
-  absl::MutexLock lock(&mu_);
-  active_call_ = nullptr;
-}
-
-bool IndexFollower::SleepUnlessStopped(absl::Duration duration) {
-  absl::MutexLock lock(&mu_);
-  auto stopping = [this]()
-                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
-  return !mu_.AwaitWithTimeout(absl::Condition(&stopping), duration);
-}
-
 absl::Status IndexFollower::Relist() {
   auto fresh = std::make_unique<RecordIndex>();
   // Pages are read at different revisions; the revision of the first page
@@ -243,10 +240,10 @@ absl::Status IndexFollower::Relist() {
     grpc::ClientContext context;
     context.set_deadline(
         absl::ToChronoTime(absl::Now() + options_.call_timeout));
-    if (!Begin(&context)) return absl::CancelledError("stopping");
+    if (!loop_.Begin(&context)) return absl::CancelledError("stopping");
     const grpc::Status status =
         stub_->ListRecords(&context, request, &response);
-    End();
+    loop_.End();
     if (FollowProgress::TooLarge(status) && page_size_ > 1) {
       // The same page would fail forever; a smaller one may pass.
       page_size_ = std::max(1, page_size_ / 2);
@@ -302,7 +299,7 @@ absl::Status IndexFollower::Relist() {
 grpc::Status IndexFollower::WatchFrom(int64_t revision, bool* progressed) {
   *progressed = false;
   grpc::ClientContext context;
-  if (!Begin(&context)) {
+  if (!loop_.Begin(&context)) {
     return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
   }
   v1::WatchRequest request;
@@ -344,47 +341,8 @@ grpc::Status IndexFollower::WatchFrom(int64_t revision, bool* progressed) {
     Notify(/*everyone=*/false);
   }
   grpc::Status status = reader->Finish();
-  End();
+  loop_.End();
   return reset.ok() ? status : reset;
-}
-
-void IndexFollower::Run() {
-  absl::Duration backoff = options_.initial_backoff;
-  bool listed = false;
-  FollowProgress progress;
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
-    if (!listed) {
-      const absl::Status status = Relist();
-      if (status.code() == absl::StatusCode::kCancelled) return;
-      if (!status.ok()) {
-        THB_LOG(Warning) << status.message() << "; retrying in "
-                         << absl::FormatDuration(backoff);
-        if (!SleepUnlessStopped(backoff)) return;
-        backoff = std::min(backoff * 2, options_.max_backoff);
-        continue;
-      }
-      listed = true;
-      backoff = options_.initial_backoff;
-      THB_LOG(Info) << "index synced at cooperation revision " << revision();
-    }
-    bool progressed = false;
-    const grpc::Status status = WatchFrom(revision(), &progressed);
-    if (progressed) backoff = options_.initial_backoff;
-    std::string why;
-    if (progress.ShouldRelist(status, progressed, &why)) {
-      THB_LOG(Warning) << "cannot resume watching " << options_.address
-                       << " from revision " << revision() << ": " << why
-                       << "; listing again";
-      listed = false;
-      continue;
-    }
-    if (!SleepUnlessStopped(backoff)) return;
-    backoff = std::min(backoff * 2, options_.max_backoff);
-  }
 }
 
 }  // namespace thb::aggregator

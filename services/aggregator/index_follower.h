@@ -7,15 +7,14 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/list_watch.h"
 #include "grpcpp/channel.h"
-#include "grpcpp/client_context.h"
 #include "services/aggregator/record_index.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 
@@ -116,24 +115,17 @@ class IndexFollower {
                                const std::string& incarnation)>& read) const;
 
  private:
-  void Run();
   // Lists everything into a new index and swaps it in.
   absl::Status Relist();
   // Watches from the index's revision; whether it applied any change.
   grpc::Status WatchFrom(int64_t revision, bool* progressed);
-  bool SleepUnlessStopped(absl::Duration duration);
   // Runs, outside every lock, the callbacks whose revision the index now
   // holds; every callback when `everyone` (the index was listed anew).
   void Notify(bool everyone);
-  // Starts a call: registers `context` so Stop() can cancel it; false when
-  // stopping.
-  bool Begin(grpc::ClientContext* context);
-  void End();
 
   std::unique_ptr<cooperation::v1::CooperationRecordService::StubInterface>
       stub_;
   Options options_;
-  std::thread thread_;
 
   // Guards the index and its revision: shared for queries.
   mutable absl::Mutex index_mu_;
@@ -167,9 +159,7 @@ class IndexFollower {
   // Halved while list pages are too large for this client to receive.
   int page_size_;
 
-  mutable absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  grpc::ClientContext* active_call_ ABSL_GUARDED_BY(mu_) = nullptr;
+  ListWatchLoop loop_;
 };
 
 }  // namespace thb::aggregator

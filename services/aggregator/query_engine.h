@@ -10,7 +10,7 @@
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "services/aggregator/record_index.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "thb/stats/v1/stats_service.pb.h"
 
 namespace thb::aggregator {

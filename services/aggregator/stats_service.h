@@ -12,7 +12,7 @@
 #include "services/aggregator/index_follower.h"
 #include "services/aggregator/query_engine.h"
 #include "services/aggregator/response_cache.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
 
 namespace thb::aggregator {

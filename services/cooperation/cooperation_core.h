@@ -16,7 +16,7 @@
 #include "common/message_budget.h"
 #include "common/revision_notifier.h"
 #include "services/cooperation/cooperation_store.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "thb/cooperation/v1/cooperation_service.pb.h"
 
 namespace thb::cooperation {

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "thb/cooperation/v1/cooperation.pb.h"
 
 namespace thb::cooperation {

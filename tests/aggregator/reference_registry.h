@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "gtest/gtest.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "services/registry/reference_data.h"
 
 namespace thb::aggregator::testing {

@@ -5,7 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "services/registry/reference_data.h"
 
 namespace thb::cooperation {

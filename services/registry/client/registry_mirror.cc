@@ -3,76 +3,14 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/channel.h"
 #include "common/follow_progress.h"
 #include "common/logging.h"
 #include "common/watch_reactor.h"
-#include "services/registry/reference_data.h"
 
 namespace thb::registry {
-
-std::optional<std::string> RegistrySnapshot::CanonicalCountry(
-    std::string_view code) const {
-  std::string upper(code);
-  absl::AsciiStrToUpper(&upper);
-  // An exact code wins, as in the registry: an alias that a registry stored
-  // before it checked for conflicts must not take over another's code.
-  if (countries.contains(upper)) return upper;
-  if (auto alias = aliases.find(upper); alias != aliases.end()) {
-    return alias->second;
-  }
-  return std::nullopt;
-}
-
-v1::EmnStatus RegistrySnapshot::StatusOn(const std::string& canonical_code,
-                                         absl::CivilDay day) const {
-  auto it = countries.find(canonical_code);
-  if (it == countries.end()) return v1::EMN_STATUS_NONE;
-  return ::thb::registry::StatusOn(it->second, day);
-}
-
-void RegistrySnapshot::Apply(const v1::Change& change) {
-  identity.Renew();
-  const bool deleted = change.type() == v1::CHANGE_TYPE_DELETED;
-  switch (change.resource_case()) {
-    case v1::Change::kCountry: {
-      const v1::Country& country = change.country();
-      for (auto it = aliases.begin(); it != aliases.end();) {
-        auto current = it++;
-        if (current->second == country.code()) aliases.erase(current);
-      }
-      if (deleted) {
-        countries.erase(country.code());
-      } else {
-        countries[country.code()] = country;
-        if (country.iso_alpha2() != country.code()) {
-          aliases[country.iso_alpha2()] = country.code();
-        }
-      }
-      break;
-    }
-    case v1::Change::kRegion:
-      if (deleted) {
-        regions.erase(change.region().id());
-      } else {
-        regions[change.region().id()] = change.region();
-      }
-      break;
-    case v1::Change::kOrganisation:
-      if (deleted) {
-        organisations.erase(change.organisation().id());
-      } else {
-        organisations[change.organisation().id()] = change.organisation();
-      }
-      break;
-    case v1::Change::RESOURCE_NOT_SET:
-      break;
-  }
-  revision = std::max(revision, change.revision());
-}
 
 RegistryMirror::RegistryMirror(std::shared_ptr<grpc::Channel> channel,
                                Options options)
@@ -83,16 +21,50 @@ RegistryMirror::RegistryMirror(std::shared_ptr<grpc::Channel> channel,
 RegistryMirror::~RegistryMirror() { Stop(); }
 
 void RegistryMirror::Start() {
-  thread_ = std::thread([this] { Run(); });
+  ListWatchLoop::Steps steps;
+  steps.initial_backoff = options_.initial_backoff;
+  steps.max_backoff = options_.max_backoff;
+  steps.reset = ListWatchLoop::BackoffReset::kUnlessUnavailable;
+  steps.list = [this]() -> absl::Status {
+    auto listed = ListAll();
+    if (!listed.ok()) return listed.status();
+    working_ = std::move(*listed);
+    {
+      absl::MutexLock lock(&mu_);
+      ++lists_;
+    }
+    Publish(working_);
+    return absl::OkStatus();
+  };
+  steps.list_failed = [this](const absl::Status& status,
+                             absl::Duration backoff) {
+    THB_LOG(Warning) << "registry at " << options_.address
+                     << " unreachable, retrying in "
+                     << absl::FormatDuration(backoff) << ": "
+                     << status.message();
+  };
+  steps.watch = [this](bool* progressed) {
+    const grpc::Status status = WatchFrom(working_, progressed);
+    // Resume from what was applied, whatever ended the stream.
+    if (auto latest = current(); latest != nullptr) {
+      working_ = std::make_shared<RegistrySnapshot>(*latest);
+    }
+    return status;
+  };
+  steps.cannot_resume = [this](const std::string& why) {
+    THB_LOG(Warning) << "cannot resume watching the registry at "
+                     << options_.address << " from revision "
+                     << working_->revision << ": " << why << "; listing again";
+  };
+  loop_.Start(std::move(steps));
 }
 
 void RegistryMirror::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    if (active_call_ != nullptr) active_call_->TryCancel();
   }
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
 }
 
 std::shared_ptr<const RegistrySnapshot> RegistryMirror::current() const {
@@ -148,13 +120,6 @@ void RegistryMirror::Publish(std::shared_ptr<const RegistrySnapshot> snapshot) {
   if (callback) callback(std::move(snapshot));
 }
 
-bool RegistryMirror::SleepUnlessStopped(absl::Duration duration) {
-  absl::MutexLock lock(&mu_);
-  auto stopping = [this]()
-                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stopping_; };
-  return !mu_.AwaitWithTimeout(absl::Condition(&stopping), duration);
-}
-
 absl::StatusOr<std::shared_ptr<RegistrySnapshot>> RegistryMirror::ListAll() {
   auto snapshot = std::make_shared<RegistrySnapshot>();
   // The revision of the first page: everything after it is replayed by the
@@ -166,16 +131,11 @@ absl::StatusOr<std::shared_ptr<RegistrySnapshot>> RegistryMirror::ListAll() {
     grpc::ClientContext context;
     context.set_deadline(
         absl::ToChronoTime(absl::Now() + options_.call_timeout));
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) {
-        return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
-      }
-      active_call_ = &context;
+    if (!loop_.Begin(&context)) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
     }
     grpc::Status status = (stub_.get()->*method)(&context, request, &response);
-    absl::MutexLock lock(&mu_);
-    active_call_ = nullptr;
+    loop_.End();
     return status;
   };
   // Every page of one List method, each handed to `take`.
@@ -260,10 +220,8 @@ grpc::Status RegistryMirror::WatchFrom(
     std::shared_ptr<RegistrySnapshot> snapshot, bool* progressed) {
   *progressed = false;
   grpc::ClientContext context;
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
-    active_call_ = &context;
+  if (!loop_.Begin(&context)) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "stopping");
   }
   v1::WatchRequest request;
   request.set_from_revision(snapshot->revision);
@@ -303,68 +261,13 @@ grpc::Status RegistryMirror::WatchFrom(
     Publish(next);
   }
   grpc::Status status = reader->Finish();
+  loop_.End();
   absl::MutexLock lock(&mu_);
-  active_call_ = nullptr;
   if (watching_) {
     watching_ = false;
     lost_since_ = absl::Now();
   }
   return reset.ok() ? status : reset;
-}
-
-void RegistryMirror::Run() {
-  absl::Duration backoff = options_.initial_backoff;
-  std::shared_ptr<RegistrySnapshot> snapshot;
-  FollowProgress progress;
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
-    if (snapshot == nullptr) {
-      auto listed = ListAll();
-      if (!listed.ok()) {
-        THB_LOG(Warning) << "registry at " << options_.address
-                         << " unreachable, retrying in "
-                         << absl::FormatDuration(backoff) << ": "
-                         << listed.status().message();
-        if (!SleepUnlessStopped(backoff)) return;
-        backoff = std::min(backoff * 2, options_.max_backoff);
-        continue;
-      }
-      snapshot = std::move(*listed);
-      {
-        absl::MutexLock lock(&mu_);
-        ++lists_;
-      }
-      Publish(snapshot);
-    }
-    bool progressed = false;
-    const grpc::Status status = WatchFrom(snapshot, &progressed);
-    // Resume from what was applied, whatever ended the stream.
-    if (auto latest = current(); latest != nullptr) {
-      snapshot = std::make_shared<RegistrySnapshot>(*latest);
-    }
-    std::string why;
-    if (progress.ShouldRelist(status, progressed, &why)) {
-      THB_LOG(Warning) << "cannot resume watching the registry at "
-                       << options_.address << " from revision "
-                       << snapshot->revision << ": " << why
-                       << "; listing again";
-      snapshot = nullptr;
-      backoff = options_.initial_backoff;
-      continue;
-    }
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
-    if (!SleepUnlessStopped(backoff)) return;
-    backoff = std::min(backoff * 2, options_.max_backoff);
-    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) {
-      backoff = options_.initial_backoff;
-    }
-  }
 }
 
 }  // namespace thb::registry

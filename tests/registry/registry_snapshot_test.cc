@@ -1,7 +1,7 @@
-// How a registry mirror's copy resolves codes: an exact code before an
+// How a registry snapshot resolves codes: an exact code before an
 // alias, whatever the registry sent.
 
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 
 #include <string>
 
