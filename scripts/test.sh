@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, then
+#   0. contracts: buf lint and buf breaking of proto/ (scripts/contracts.sh),
+#      first since it takes seconds;
 #   1. Release: builds, runs the whole suite under CTest;
 #   2. Asan: the Debug build with AddressSanitizer + UndefinedBehaviorSanitizer
 #      (clang), the whole suite again, servers included;
@@ -14,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 jobs="${THB_JOBS:-$(nproc)}"
-phases="${THB_TEST_PHASES:-release asan fuzz tsan}"
+phases="${THB_TEST_PHASES:-contracts release asan fuzz tsan}"
 timings=()
 
 phase() {
@@ -26,6 +28,10 @@ phase() {
   "$@"
   timings+=("$name $((SECONDS - start)) s")
   echo "thb: phase $name took $((SECONDS - start)) s" >&2
+}
+
+contracts() {
+  scripts/contracts.sh
 }
 
 release() {
@@ -69,6 +75,7 @@ tsan() {
 }
 
 scripts/deps.sh
+phase contracts contracts
 phase release release
 phase debug debug
 phase asan asan

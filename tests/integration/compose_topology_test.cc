@@ -8,22 +8,16 @@
 // the cooperation service and each aggregator replica come up healthy by
 // the file's own health checks on their plaintext health ports, the import
 // job imports the study as the editor, every main port refuses plaintext,
-// and every replica answers the study's figures to the reader. The file
-// also keeps the deployment rules: health checks, loopback-only ports, a
-// stop grace period longer than the drain, no service without TLS, only
-// the secrets a service mounts, and only environment variables that the
-// binaries read.
+// and every replica answers the study's figures to the reader.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -31,7 +25,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -43,12 +36,12 @@
 #include "absl/time/time.h"
 #include "common/channel.h"
 #include "gtest/gtest.h"
+#include "tests/integration/compose_file.h"
 #include "tests/support/process.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_pki.h"
 #include "thb/cooperation/v1/cooperation_service.grpc.pb.h"
 #include "thb/stats/v1/stats_service.grpc.pb.h"
-#include "yaml-cpp/yaml.h"
 
 namespace thb {
 namespace {
@@ -57,17 +50,22 @@ using ::thb::testing::Process;
 namespace coop = ::thb::cooperation::v1;
 namespace stats = ::thb::stats::v1;
 
-constexpr char kSourceDir[] = THB_SOURCE_DIR;
+using ::thb::testing::BinaryOf;
+using ::thb::testing::Contains;
+using ::thb::testing::kImageShareDir;
+using ::thb::testing::kSecretsDir;
+using ::thb::testing::kSourceDir;
+using ::thb::testing::LoadCompose;
+using ::thb::testing::LoadSecrets;
+using ::thb::testing::OfComponent;
+using ::thb::testing::ReadText;
+using ::thb::testing::SecretMountsNamed;
+using ::thb::testing::Service;
+using ::thb::testing::WaitForExit;
+
 constexpr absl::Duration kHealthyWithin = absl::Seconds(60);
 constexpr absl::Duration kJobWithin = absl::Seconds(120);
 constexpr absl::Duration kCallWithin = absl::Seconds(30);
-// The thbctl image's copy of the repository's files: data/study.txtpb is
-// /usr/share/thb/data/study.txtpb there.
-constexpr char kImageShareDir[] = "/usr/share/thb/";
-// A stop waits this long when a service sets no THB_DRAIN.
-constexpr absl::Duration kDefaultDrain = absl::Seconds(2);
-// Where compose mounts a service's secrets.
-constexpr char kSecretsDir[] = "/run/secrets/";
 // Secret files under these directories (relative to the compose file) are
 // the quick start's development PKI, and what scripts/deploy-secrets.sh
 // writes; the test stands in its own for both.
@@ -76,259 +74,6 @@ constexpr char kMadeFiles[] = ".thb/";
 // The size of a secret the test makes, as deploy-secrets.sh makes them.
 constexpr int kSecretBytes = 32;
 
-// What the test reads of one service of the compose file.
-struct Service {
-  std::string name;
-  // The stem of its Dockerfile (deploy/docker/<component>.Dockerfile), which
-  // names the binary; empty for a service that runs a public image.
-  std::string component;
-  std::string image;
-  std::map<std::string, std::string> environment;
-  std::vector<std::string> command;
-  // The health check's command, from the ["CMD", ...] form.
-  std::vector<std::string> healthcheck;
-  // "127.0.0.1:50054:50053" as {"127.0.0.1", 50054, 50053}.
-  struct Port {
-    std::string host_ip;
-    int host_port = 0;
-    int container_port = 0;
-  };
-  std::vector<Port> ports;
-  // "registry-data:/var/lib/thb" as {"registry-data", "/var/lib/thb"}.
-  std::vector<std::pair<std::string, std::string>> volumes;
-  // The compose secrets it mounts: the name under /run/secrets/ to the
-  // secret's key in the file's top-level `secrets:`.
-  std::map<std::string, std::string> secrets;
-  // Service name to condition (service_started when the file names none).
-  std::map<std::string, std::string> depends_on;
-  std::string restart;
-  std::string stop_grace_period;
-
-  bool is_job() const { return restart == "no"; }
-  int container_port() const {
-    return ports.empty() ? 0 : ports.front().container_port;
-  }
-  // The port of THB_<SVC>_HEALTH_PORT, or 0 when it sets none.
-  int health_port() const {
-    for (const auto& [variable, value] : environment) {
-      int port = 0;
-      if (absl::StartsWith(variable, "THB_") &&
-          absl::EndsWith(variable, "_HEALTH_PORT") &&
-          absl::SimpleAtoi(value, &port)) {
-        return port;
-      }
-    }
-    return 0;
-  }
-};
-
-std::string BinaryOf(const std::string& component) {
-  static const auto* const binaries = new std::map<std::string, std::string>{
-      {"registry", THB_REGISTRY_BIN},
-      {"cooperation", THB_COOPERATION_BIN},
-      {"aggregator", THB_AGGREGATOR_BIN},
-      {"thbctl", THBCTL_BIN}};
-  const auto it = binaries->find(component);
-  return it == binaries->end() ? "" : it->second;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-// `mapping[key]`, or a null node when there is no such key (yaml-cpp throws
-// on any question to an absent key's node but whether it is defined).
-YAML::Node Child(const YAML::Node& mapping, const std::string& key) {
-  if (!mapping.IsMap()) return YAML::Node();
-  const YAML::Node child = mapping[key];
-  return child.IsDefined() ? child : YAML::Node();
-}
-
-// The scalar `mapping[key]`, or "" when there is none.
-std::string Text(const YAML::Node& mapping, const std::string& key) {
-  const YAML::Node child = Child(mapping, key);
-  return child.IsScalar() ? child.as<std::string>() : "";
-}
-
-// The mapping with its YAML merge keys ("<<: *anchor") applied: keys written
-// beside the merge win over the merged ones. yaml-cpp reads "<<" as an
-// ordinary key.
-YAML::Node Merged(const YAML::Node& mapping) {
-  if (!mapping.IsMap()) return mapping;
-  YAML::Node result(YAML::NodeType::Map);
-  std::set<std::string> keys;
-  for (const auto& entry : mapping) {
-    const std::string key = entry.first.as<std::string>();
-    if (key == "<<") continue;
-    result[key] = entry.second;
-    keys.insert(key);
-  }
-  const YAML::Node merge = Child(mapping, "<<");
-  std::vector<YAML::Node> sources;
-  if (merge.IsMap()) sources.push_back(merge);
-  if (merge.IsSequence()) {
-    for (const auto& source : merge) sources.push_back(source);
-  }
-  for (const YAML::Node& source : sources) {
-    for (const auto& entry : Merged(source)) {
-      const std::string key = entry.first.as<std::string>();
-      if (keys.insert(key).second) result[key] = entry.second;
-    }
-  }
-  return result;
-}
-
-std::vector<std::string> Strings(const YAML::Node& node) {
-  std::vector<std::string> values;
-  if (node.IsScalar()) values.push_back(node.as<std::string>());
-  if (node.IsSequence()) {
-    for (const auto& value : node) values.push_back(value.as<std::string>());
-  }
-  return values;
-}
-
-Service ReadService(const std::string& name, const YAML::Node& raw) {
-  const YAML::Node node = Merged(raw);
-  Service service;
-  service.name = name;
-  service.image = Text(node, "image");
-  if (const std::string dockerfile = Text(Child(node, "build"), "dockerfile");
-      !dockerfile.empty()) {
-    const std::string file =
-        std::filesystem::path(dockerfile).filename().string();
-    absl::string_view stem = file;
-    if (absl::ConsumeSuffix(&stem, ".Dockerfile")) {
-      service.component = std::string(stem);
-    }
-  }
-  if (const YAML::Node env = Child(node, "environment"); env.IsMap()) {
-    for (const auto& entry : env) {
-      service.environment[entry.first.as<std::string>()] =
-          entry.second.IsNull() ? "" : entry.second.as<std::string>();
-    }
-  } else if (env.IsSequence()) {
-    for (const auto& item : env) {
-      std::pair<std::string, std::string> entry =
-          absl::StrSplit(item.as<std::string>(), absl::MaxSplits('=', 1));
-      service.environment[entry.first] = entry.second;
-    }
-  }
-  service.command = Strings(Child(node, "command"));
-  if (const std::vector<std::string> test =
-          Strings(Child(Child(node, "healthcheck"), "test"));
-      !test.empty()) {
-    EXPECT_EQ(test.front(), "CMD")
-        << name << ": the test reads health checks in the [\"CMD\", ...] form";
-    if (test.front() == "CMD") {
-      service.healthcheck.assign(test.begin() + 1, test.end());
-    }
-  }
-  for (const std::string& port : Strings(Child(node, "ports"))) {
-    const std::vector<std::string> parts = absl::StrSplit(port, ':');
-    Service::Port parsed;
-    if (parts.size() == 3) parsed.host_ip = parts[0];
-    const bool ok =
-        parts.size() >= 2 &&
-        absl::SimpleAtoi(parts[parts.size() - 2], &parsed.host_port) &&
-        absl::SimpleAtoi(absl::StripSuffix(parts.back(), "/tcp"),
-                         &parsed.container_port);
-    EXPECT_TRUE(ok) << name << ": cannot read port " << port;
-    service.ports.push_back(parsed);
-  }
-  for (const std::string& volume : Strings(Child(node, "volumes"))) {
-    const std::vector<std::string> parts = absl::StrSplit(volume, ':');
-    EXPECT_GE(parts.size(), 2u) << name << ": cannot read volume " << volume;
-    if (parts.size() >= 2) service.volumes.emplace_back(parts[0], parts[1]);
-  }
-  if (const YAML::Node depends = Child(node, "depends_on"); depends.IsMap()) {
-    for (const auto& entry : depends) {
-      const std::string condition = Text(entry.second, "condition");
-      service.depends_on[entry.first.as<std::string>()] =
-          condition.empty() ? "service_started" : condition;
-    }
-  } else {
-    for (const std::string& dependency : Strings(depends)) {
-      service.depends_on[dependency] = "service_started";
-    }
-  }
-  if (const YAML::Node secrets = Child(node, "secrets"); secrets.IsSequence()) {
-    for (const auto& secret : secrets) {
-      if (secret.IsScalar()) {
-        service.secrets[secret.as<std::string>()] = secret.as<std::string>();
-        continue;
-      }
-      // The long form: {source: NAME, target: MOUNT}, MOUNT NAME if unsaid.
-      const std::string source = Text(secret, "source");
-      const std::string target = Text(secret, "target");
-      EXPECT_FALSE(source.empty()) << name << ": a secret without a source";
-      service.secrets[target.empty() ? source : target] = source;
-    }
-  }
-  service.restart = Text(node, "restart");
-  service.stop_grace_period = Text(node, "stop_grace_period");
-  return service;
-}
-
-// docker-compose.yml, parsed; a null node (and a failure) when it cannot be.
-YAML::Node LoadRoot() {
-  const std::string path = absl::StrCat(kSourceDir, "/docker-compose.yml");
-  try {
-    return YAML::LoadFile(path);
-  } catch (const YAML::Exception& error) {
-    ADD_FAILURE() << path << ": " << error.what();
-    return YAML::Node();
-  }
-}
-
-// The services of the compose file, in the order of the file.
-std::vector<Service> LoadCompose() {
-  std::vector<Service> services;
-  const YAML::Node root = LoadRoot();
-  for (const auto& entry : Child(root, "services")) {
-    services.push_back(
-        ReadService(entry.first.as<std::string>(), entry.second));
-  }
-  return services;
-}
-
-// The mounts under /run/secrets/ that `values` name, also inside a longer
-// value (a shell script).
-std::set<std::string> SecretMountsNamed(
-    const std::vector<std::string>& values) {
-  std::set<std::string> mounts;
-  for (const std::string& value : values) {
-    for (size_t at = value.find(kSecretsDir); at != std::string::npos;
-         at = value.find(kSecretsDir, at + 1)) {
-      size_t end = at + std::string(kSecretsDir).size();
-      const size_t begin = end;
-      while (end < value.size() &&
-             (absl::ascii_isalnum(value[end]) || value[end] == '.' ||
-              value[end] == '-' || value[end] == '_')) {
-        ++end;
-      }
-      mounts.insert(value.substr(begin, end - begin));
-    }
-  }
-  return mounts;
-}
-
-// What a service hands to its process: the values of its environment and
-// its command.
-std::vector<std::string> ValuesOf(const Service& service) {
-  std::vector<std::string> values = service.command;
-  for (const auto& [variable, value] : service.environment) {
-    values.push_back(value);
-  }
-  return values;
-}
-
-bool Contains(const std::vector<std::string>& values,
-              const std::string& value) {
-  return std::find(values.begin(), values.end(), value) != values.end();
-}
-
 // `bytes` random bytes as hex digits.
 std::string RandomHex(int bytes) {
   std::ifstream random("/dev/urandom", std::ios::binary);
@@ -336,20 +81,6 @@ std::string RandomHex(int bytes) {
   random.read(raw.data(), bytes);
   EXPECT_TRUE(random.good()) << "cannot read /dev/urandom";
   return absl::BytesToHexString(raw);
-}
-
-// The file's top-level secrets: each key to its `file:`, relative to the
-// compose file.
-std::map<std::string, std::string> LoadSecrets() {
-  std::map<std::string, std::string> secrets;
-  for (const auto& entry : Child(LoadRoot(), "secrets")) {
-    const std::string name = entry.first.as<std::string>();
-    const std::string file = Text(entry.second, "file");
-    EXPECT_FALSE(file.empty())
-        << "secret " << name << " is not a file (the test knows no other)";
-    secrets[name] = file;
-  }
-  return secrets;
 }
 
 // The services in an order that starts each after those it depends on.
@@ -380,53 +111,6 @@ std::vector<const Service*> StartOrder(const std::vector<Service>& services) {
   return order;
 }
 
-std::vector<const Service*> OfComponent(const std::vector<Service>& services,
-                                        const std::string& component) {
-  std::vector<const Service*> found;
-  for (const Service& service : services) {
-    if (service.component == component) found.push_back(&service);
-  }
-  return found;
-}
-
-// Waits for a process that ends by itself; its exit code, or -1 once
-// `timeout` is over (it is then killed).
-int WaitForExit(Process& process, absl::Duration timeout) {
-  // Signal 0 delivers nothing: this only waits for the exit.
-  const absl::StatusOr<int> code = process.Signal(0, timeout);
-  if (!code.ok()) {
-    process.Kill();
-    return -1;
-  }
-  return *code;
-}
-
-// The environment variables `binary` names in the "Environment:" section of
-// its --help: the ones it reads.
-std::set<std::string> BoundVariables(const std::string& binary) {
-  auto process = Process::Start(binary, {"--help"});
-  EXPECT_TRUE(process.ok()) << process.status();
-  if (!process.ok()) return {};
-  WaitForExit(*process, absl::Seconds(30));
-  std::set<std::string> variables;
-  bool in_section = false;
-  for (absl::string_view line : absl::StrSplit(process->Log(), '\n')) {
-    if (line == "Environment:") {
-      in_section = true;
-      continue;
-    }
-    if (!in_section) continue;
-    if (absl::StripAsciiWhitespace(line).empty()) break;
-    const std::vector<absl::string_view> words =
-        absl::StrSplit(line, ' ', absl::SkipEmpty());
-    variables.insert(std::string(words.front()));
-  }
-  EXPECT_FALSE(variables.empty())
-      << binary << " --help lists no Environment section:\n"
-      << process->Log();
-  return variables;
-}
-
 // A loopback port nothing listens on now. Another process could take it
 // before the server the test starts binds it, but the kernel spreads its
 // picks for port 0 over the whole ephemeral range, so that is unlikely.
@@ -446,162 +130,6 @@ int FreePort() {
   return port;
 }
 
-TEST(ComposeFileTest, EveryVariableIsOneTheBinaryReads) {
-  const std::vector<Service> services = LoadCompose();
-  ASSERT_FALSE(services.empty());
-  std::map<std::string, std::set<std::string>> bound;
-  for (const Service& service : services) {
-    if (service.component.empty()) continue;
-    const std::string binary = BinaryOf(service.component);
-    ASSERT_FALSE(binary.empty())
-        << service.name << ": no binary for deploy/docker/" << service.component
-        << ".Dockerfile";
-    if (bound.count(service.component) == 0) {
-      bound[service.component] = BoundVariables(binary);
-    }
-    for (const auto& [variable, value] : service.environment) {
-      EXPECT_EQ(bound[service.component].count(variable), 1u)
-          << service.name << " sets " << variable << "=" << value << ", which "
-          << service.component << " does not read";
-    }
-  }
-  // The runtime stages of the Dockerfiles name variables too, in ENV and
-  // HEALTHCHECK; the build stages' THB_ names are CMake options.
-  for (const auto& [component, variables] : bound) {
-    const std::string dockerfile =
-        absl::StrCat(kSourceDir, "/deploy/docker/", component, ".Dockerfile");
-    const std::string whole = ReadText(dockerfile);
-    const size_t runtime = whole.rfind("\nFROM ");
-    ASSERT_NE(runtime, std::string::npos) << dockerfile;
-    const std::string text = whole.substr(runtime);
-    for (size_t at = text.find("THB_"); at != std::string::npos;
-         at = text.find("THB_", at + 1)) {
-      size_t end = at;
-      while (end < text.size() &&
-             (absl::ascii_isupper(text[end]) ||
-              absl::ascii_isdigit(text[end]) || text[end] == '_')) {
-        ++end;
-      }
-      const std::string variable = text.substr(at, end - at);
-      EXPECT_EQ(variables.count(variable), 1u)
-          << dockerfile << " names " << variable << ", which " << component
-          << " does not read";
-      at = end;
-    }
-  }
-}
-
-TEST(ComposeFileTest, KeepsTheDeploymentRules) {
-  const std::vector<Service> services = LoadCompose();
-  ASSERT_FALSE(services.empty());
-  std::set<std::string> with_healthcheck;
-  for (const Service& service : services) {
-    if (!service.healthcheck.empty()) with_healthcheck.insert(service.name);
-  }
-  for (const Service& service : services) {
-    for (const Service::Port& port : service.ports) {
-      EXPECT_EQ(port.host_ip, "127.0.0.1")
-          << service.name << " publishes port " << port.host_port
-          << " beyond loopback";
-    }
-    for (const auto& [dependency, condition] : service.depends_on) {
-      EXPECT_TRUE(condition == "service_healthy" ||
-                  condition == "service_completed_successfully")
-          << service.name << " starts after " << dependency
-          << " has only started (" << condition << ")";
-      if (condition == "service_healthy") {
-        EXPECT_EQ(with_healthcheck.count(dependency), 1u)
-            << service.name << " waits for " << dependency
-            << " to be healthy, which has no health check";
-      }
-    }
-    if (service.is_job()) continue;
-    EXPECT_FALSE(service.restart.empty())
-        << service.name << " is not restarted after a failure";
-    EXPECT_EQ(with_healthcheck.count(service.name), 1u)
-        << service.name << " has no health check";
-    if (service.component.empty()) continue;
-    absl::Duration drain = kDefaultDrain;
-    if (const auto it = service.environment.find("THB_DRAIN");
-        it != service.environment.end()) {
-      EXPECT_TRUE(absl::ParseDuration(it->second, &drain)) << it->second;
-    }
-    absl::Duration grace;
-    EXPECT_TRUE(absl::ParseDuration(service.stop_grace_period, &grace))
-        << service.name << ": stop_grace_period \"" << service.stop_grace_period
-        << "\"";
-    EXPECT_GT(grace, drain)
-        << service.name << ": a stop kills the service while it drains";
-  }
-
-  // The test reads the files of the thbctl image from the repository, where
-  // its Dockerfile copies them from.
-  for (const Service* job : OfComponent(services, "thbctl")) {
-    const std::string dockerfile =
-        ReadText(absl::StrCat(kSourceDir, "/deploy/docker/thbctl.Dockerfile"));
-    for (const std::string& arg : job->command) {
-      absl::string_view in_repository = arg;
-      if (!absl::ConsumePrefix(&in_repository, kImageShareDir)) continue;
-      EXPECT_TRUE(absl::StrContains(
-          dockerfile, absl::StrCat("COPY ", in_repository, " ", arg, "\n")))
-          << job->name << " reads " << arg
-          << ", which thbctl.Dockerfile does not copy from " << in_repository;
-    }
-  }
-
-  const std::vector<const Service*> aggregators =
-      OfComponent(services, "aggregator");
-  ASSERT_GE(aggregators.size(), 2u) << "the aggregator runs as replicas";
-  std::set<int> host_ports;
-  for (const Service* aggregator : aggregators) {
-    ASSERT_EQ(aggregator->ports.size(), 1u) << aggregator->name;
-    EXPECT_TRUE(host_ports.insert(aggregator->ports[0].host_port).second)
-        << aggregator->name << " publishes the host port of another replica";
-  }
-}
-
-TEST(ComposeFileTest, ServesOnlyTlsAndMountsTheSecretsItReads) {
-  const std::vector<Service> services = LoadCompose();
-  const std::map<std::string, std::string> secrets = LoadSecrets();
-  ASSERT_FALSE(services.empty());
-  for (const Service& service : services) {
-    EXPECT_EQ(service.environment.count("THB_INSECURE"), 0u)
-        << service.name << " runs without TLS or authorization";
-    for (const std::string& arg : service.command) {
-      EXPECT_FALSE(arg == "--insecure" || absl::StartsWith(arg, "--insecure="))
-          << service.name << " runs without TLS or authorization";
-    }
-    for (const std::string& mount : SecretMountsNamed(ValuesOf(service))) {
-      EXPECT_EQ(service.secrets.count(mount), 1u)
-          << service.name << " reads " << kSecretsDir << mount
-          << ", which it does not mount";
-    }
-    for (const auto& [mount, secret] : service.secrets) {
-      EXPECT_EQ(secrets.count(secret), 1u)
-          << service.name << " mounts secret " << secret
-          << ", which the file does not define";
-    }
-    // Only the health port may be asked in plaintext: it serves nothing
-    // else, and is not published.
-    const std::vector<std::string>& check = service.healthcheck;
-    if (!Contains(check, "--insecure")) continue;
-    EXPECT_GT(service.health_port(), 0)
-        << service.name << " asks a plaintext port it does not set";
-    EXPECT_NE(service.health_port(), service.container_port())
-        << service.name << " serves health on its main port";
-    EXPECT_TRUE(
-        Contains(check, absl::StrCat("127.0.0.1:", service.health_port())))
-        << service.name << "'s plaintext health check asks another port than "
-        << "its health port " << service.health_port() << ": "
-        << absl::StrJoin(check, " ");
-    for (const Service::Port& port : service.ports) {
-      EXPECT_NE(port.container_port, service.health_port())
-          << service.name << " publishes its health port";
-    }
-  }
-}
-
-// The compose topology as local processes.
 class ComposeTopologyTest : public ::testing::Test {
  protected:
   void SetUp() override {
