@@ -124,6 +124,67 @@ absl::StatusOr<stats::v1::ExplainResponse> Explain(
     absl::CivilDay as_of, const stats::v1::CountryQuery& query,
     const StopWhen& stop = StopWhen());
 
+// One StatisticsService request, in the steps the service takes in order
+// once it has checked what needs no registry (the wait condition, and the
+// date, parsed once into `as_of`):
+// - ValidateRequest: what the answer above checks for the same arguments,
+//   under the request's field names, before anything rewrites them;
+// - CanonicalizeRequest: the one form of the request, which keys the cache:
+//   its queries as CanonicalizeQuery writes them, unknown fields dropped,
+//   the measure's default spelled out, the date `as_of` written out and the
+//   wait condition dropped;
+// - AnswerRequest: the answer of a request that ValidateRequest passed (and
+//   CanonicalizeRequest may have rewritten: its form still passes), computed
+//   without checking it again. A request that did not pass must not come
+//   here: the engine relies on every list having a query.
+absl::Status ValidateRequest(const stats::v1::CountCountriesRequest& request,
+                             const registry::RegistrySnapshot& registry);
+absl::Status ValidateRequest(const stats::v1::BreakdownRequest& request,
+                             const registry::RegistrySnapshot& registry);
+absl::Status ValidateRequest(const stats::v1::CrossTabulateRequest& request,
+                             const registry::RegistrySnapshot& registry);
+absl::Status ValidateRequest(const stats::v1::ShareRequest& request,
+                             const registry::RegistrySnapshot& registry);
+absl::Status ValidateRequest(const stats::v1::ExplainRequest& request,
+                             const registry::RegistrySnapshot& registry);
+
+void CanonicalizeRequest(stats::v1::CountCountriesRequest* request,
+                         const registry::RegistrySnapshot& registry,
+                         absl::CivilDay as_of);
+void CanonicalizeRequest(stats::v1::BreakdownRequest* request,
+                         const registry::RegistrySnapshot& registry,
+                         absl::CivilDay as_of);
+void CanonicalizeRequest(stats::v1::CrossTabulateRequest* request,
+                         const registry::RegistrySnapshot& registry,
+                         absl::CivilDay as_of);
+void CanonicalizeRequest(stats::v1::ShareRequest* request,
+                         const registry::RegistrySnapshot& registry,
+                         absl::CivilDay as_of);
+void CanonicalizeRequest(stats::v1::ExplainRequest* request,
+                         const registry::RegistrySnapshot& registry,
+                         absl::CivilDay as_of);
+
+absl::StatusOr<stats::v1::CountCountriesResponse> AnswerRequest(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::CountCountriesRequest& request,
+    const StopWhen& stop);
+absl::StatusOr<stats::v1::BreakdownResponse> AnswerRequest(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::BreakdownRequest& request,
+    const StopWhen& stop);
+absl::StatusOr<stats::v1::CrossTabulateResponse> AnswerRequest(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::CrossTabulateRequest& request,
+    const StopWhen& stop);
+absl::StatusOr<stats::v1::ShareResponse> AnswerRequest(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::ShareRequest& request,
+    const StopWhen& stop);
+absl::StatusOr<stats::v1::ExplainResponse> AnswerRequest(
+    const RecordIndex& index, const registry::RegistrySnapshot& registry,
+    absl::CivilDay as_of, const stats::v1::ExplainRequest& request,
+    const StopWhen& stop);
+
 namespace internal {
 // The two halves of ValidateQuery, apart so that a fuzz target can check
 // they agree: the quick test that passes a valid query without writing

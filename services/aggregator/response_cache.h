@@ -136,7 +136,9 @@ class ResponseCache {
                                                 const ComputeKeyed& compute);
 
   // The value of `key` in this process's tier, without blocking on
-  // anything but a short lock: callable on a reactor thread. Counts a hit.
+  // anything but a short lock. Counts a hit. GetOrCompute looks here
+  // first; the service calls both on its executor, never on a reactor
+  // thread (see StatsService).
   std::optional<std::string> PeekLocal(const std::string& key);
 
   ResponseCacheCounters counters() const;

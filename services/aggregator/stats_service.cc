@@ -32,67 +32,6 @@ v1::CacheStatus ToCacheStatus(CacheOutcome outcome) {
   return v1::CACHE_STATUS_BYPASS;
 }
 
-// Each request's queries checked under the names the caller gave them,
-// before anything rewrites them.
-absl::Status ValidateQueries(const v1::CountCountriesRequest& request,
-                             const registry::RegistrySnapshot& registry) {
-  return ValidateQuery(request.query(), registry, "query");
-}
-absl::Status ValidateQueries(const v1::BreakdownRequest& request,
-                             const registry::RegistrySnapshot& registry) {
-  return ValidateQuery(request.query(), registry, "query");
-}
-absl::Status ValidateQueries(const v1::CrossTabulateRequest& request,
-                             const registry::RegistrySnapshot& registry) {
-  return ValidateQuery(request.query(), registry, "query");
-}
-absl::Status ValidateQueries(const v1::ExplainRequest& request,
-                             const registry::RegistrySnapshot& registry) {
-  return ValidateQuery(request.query(), registry, "query");
-}
-absl::Status ValidateQueries(const v1::ShareRequest& request,
-                             const registry::RegistrySnapshot& registry) {
-  std::vector<FieldViolation> violations;
-  for (const absl::Status& status :
-       {ValidateQuery(request.part(), registry, "part"),
-        ValidateQuery(request.whole(), registry, "whole")}) {
-    for (FieldViolation& violation : FieldViolations(status)) {
-      violations.push_back(std::move(violation));
-    }
-  }
-  if (violations.empty()) return absl::OkStatus();
-  return InvalidArgument(std::move(violations));
-}
-
-// The one form of each request (see CanonicalizeQuery), defaults spelled
-// out.
-void Canonicalize(v1::CountCountriesRequest* request,
-                  const registry::RegistrySnapshot& registry) {
-  CanonicalizeQuery(request->mutable_query(), registry);
-}
-v1::Measure CanonicalMeasure(v1::Measure measure) {
-  return measure == v1::MEASURE_UNSPECIFIED ? v1::MEASURE_COUNTRIES : measure;
-}
-void Canonicalize(v1::BreakdownRequest* request,
-                  const registry::RegistrySnapshot& registry) {
-  CanonicalizeQuery(request->mutable_query(), registry);
-  request->set_measure(CanonicalMeasure(request->measure()));
-}
-void Canonicalize(v1::CrossTabulateRequest* request,
-                  const registry::RegistrySnapshot& registry) {
-  CanonicalizeQuery(request->mutable_query(), registry);
-  request->set_measure(CanonicalMeasure(request->measure()));
-}
-void Canonicalize(v1::ExplainRequest* request,
-                  const registry::RegistrySnapshot& registry) {
-  CanonicalizeQuery(request->mutable_query(), registry);
-}
-void Canonicalize(v1::ShareRequest* request,
-                  const registry::RegistrySnapshot& registry) {
-  CanonicalizeQuery(request->mutable_part(), registry);
-  CanonicalizeQuery(request->mutable_whole(), registry);
-}
-
 }  // namespace
 
 absl::Status StatsService::TryPark() {
@@ -114,18 +53,17 @@ void StatsService::Unpark() { parked_.fetch_sub(1, std::memory_order_acq_rel); }
 // the others then find nothing parked (or another parking, by generation);
 // finished. The call frees itself when gRPC is done with it and every
 // callback it registered has run or been dropped (refs_).
-template <typename Request, typename Response, typename Compute>
+template <typename Request, typename Response>
 class StatsService::Call final : public grpc::ServerUnaryReactor {
  public:
   Call(StatsService* service, grpc::CallbackServerContext* context,
        const Request* request, Response* response, std::string method,
-       Compute compute, absl::Time answer_by)
+       absl::Time answer_by)
       : service_(service),
         context_(context),
         request_(request),
         response_(response),
         method_(std::move(method)),
-        compute_(std::move(compute)),
         answer_by_(answer_by) {}
 
   void Start() {
@@ -168,7 +106,7 @@ class StatsService::Call final : public grpc::ServerUnaryReactor {
     stop.cancelled = [context] { return context->IsCancelled(); };
     std::optional<int64_t> wait_for;
     absl::StatusOr<Response> result = service_->Answer<Request, Response>(
-        *request_, stop, method_, compute_, &wait_for);
+        *request_, stop, method_, &wait_for);
     if (wait_for.has_value()) {
       // This thread's: the parking may end, and the call be done, before
       // Park returns.
@@ -328,7 +266,6 @@ class StatsService::Call final : public grpc::ServerUnaryReactor {
   const Request* const request_;
   Response* const response_;
   const std::string method_;
-  const Compute compute_;
   const absl::Time answer_by_;
   // gRPC's (until OnDone), and one for each callback registered and not yet
   // run or dropped.
@@ -349,27 +286,31 @@ class StatsService::Call final : public grpc::ServerUnaryReactor {
   std::vector<std::unique_ptr<grpc::Alarm>> alarms_ ABSL_GUARDED_BY(mu_);
 };
 
-template <typename Request, typename Response, typename Compute>
+template <typename Request, typename Response>
 grpc::ServerUnaryReactor* StatsService::Serve(
     grpc::CallbackServerContext* context, const Request* request,
-    Response* response, std::string_view method, Compute compute) {
+    Response* response, std::string_view method) {
   const absl::Time now = absl::Now();
   const absl::Time deadline =
       std::min(absl::FromChrono(context->deadline()), now + default_timeout_);
   // Waits end a little before the caller gives up, so that it hears why.
   const absl::Time answer_by =
       deadline - std::max(absl::Milliseconds(50), (deadline - now) / 10);
-  auto* call = new Call<Request, Response, Compute>(
-      this, context, request, response, std::string(method), std::move(compute),
-      answer_by);
+  auto* call = new Call<Request, Response>(this, context, request, response,
+                                           std::string(method), answer_by);
   call->Start();
   return call;
 }
 
-template <typename Request, typename Response, typename Compute>
+// Every statistics request takes this one path, in order: validate,
+// canonicalize, look up the cache, compute, store, answer.
+template <typename Request, typename Response>
 absl::StatusOr<Response> StatsService::Answer(
     const Request& request, const StopWhen& stop, std::string_view method,
-    const Compute& compute, std::optional<int64_t>* wait_for) {
+    std::optional<int64_t>* wait_for) {
+  // Validate what needs no registry, before waiting for anything: the wait
+  // condition, and the date, parsed here once into the day everything after
+  // uses.
   const absl::Time deadline = stop.deadline;
   const int64_t min_revision = request.min_cooperation_revision();
   if (min_revision < 0) {
@@ -396,23 +337,26 @@ absl::StatusOr<Response> StatsService::Answer(
   }
   auto registry = registry_->Snapshot(deadline);
   if (!registry.ok()) return registry.status();
-  if (auto status = ValidateQueries(request, **registry); !status.ok()) {
+  // Validate the rest, under the names the caller gave, before anything
+  // rewrites the request.
+  if (auto status = ValidateRequest(request, **registry); !status.ok()) {
     return status;
   }
 
-  // The key holds what decides the answer: the request in its one form (its
-  // date resolved, the wait condition and unknown fields dropped), computed
-  // as such, and the version of the data it was computed at.
+  // Canonicalize: the key holds what decides the answer, the request in its
+  // one form, computed as such, and the version of the data it was computed
+  // at.
   Request canonical = request;
-  canonical.DiscardUnknownFields();
-  Canonicalize(&canonical, **registry);
-  canonical.set_as_of_date(FormatDate(*day));
-  canonical.clear_min_cooperation_revision();
+  CanonicalizeRequest(&canonical, **registry, *day);
+
+  // Look up; on a miss, compute and store. The answer this call computes is
+  // kept as it is: only an answer read from the cache, or computed by
+  // another call, is parsed.
   const std::string key =
       CacheKey(method, canonical,
                IndexVersion{(*registry)->incarnation, (*registry)->revision,
                             index_->incarnation(), index_->revision()});
-
+  std::optional<Response> computed_here;
   auto cached =
       cache_->GetOrComputeKeyed(key, [&]() -> absl::StatusOr<KeyedValue> {
         absl::StatusOr<Response> computed = absl::UnknownError("not computed");
@@ -423,18 +367,24 @@ absl::StatusOr<Response> StatsService::Answer(
           // move between the two.
           at = IndexVersion{(*registry)->incarnation, (*registry)->revision,
                             incarnation, revision};
-          computed = compute(index, **registry, *day, canonical, stop);
+          computed = AnswerRequest(index, **registry, *day, canonical, stop);
         });
         if (!computed.ok()) return computed.status();
         computed->mutable_as_of()->set_registry_revision(at.registry_revision);
         computed->mutable_as_of()->set_cooperation_revision(
             at.cooperation_revision);
-        return KeyedValue{computed->SerializeAsString(),
+        KeyedValue stored{computed->SerializeAsString(),
                           CacheKey(method, canonical, at)};
+        computed_here = *std::move(computed);
+        return stored;
       });
   if (!cached.ok()) return cached.status();
+
+  // Answer: the stored answer, and where it came from.
   Response response;
-  if (!response.ParseFromString(cached->value)) {
+  if (computed_here.has_value()) {
+    response = *std::move(computed_here);
+  } else if (!response.ParseFromString(cached->value)) {
     return absl::InternalError(absl::StrCat("a cached answer for ",
                                             ToAbsl(method), " cannot be read"));
   }
@@ -446,66 +396,32 @@ grpc::ServerUnaryReactor* StatsService::CountCountries(
     grpc::CallbackServerContext* context,
     const v1::CountCountriesRequest* request,
     v1::CountCountriesResponse* response) {
-  return Serve(
-      context, request, response, "CountCountries",
-      [](const RecordIndex& index, const registry::RegistrySnapshot& registry,
-         absl::CivilDay day, const v1::CountCountriesRequest& r,
-         const StopWhen& stop) {
-        return aggregator::CountCountries(index, registry, day, r.query(),
-                                          stop);
-      });
+  return Serve(context, request, response, "CountCountries");
 }
 
 grpc::ServerUnaryReactor* StatsService::Breakdown(
     grpc::CallbackServerContext* context, const v1::BreakdownRequest* request,
     v1::BreakdownResponse* response) {
-  return Serve(
-      context, request, response, "Breakdown",
-      [](const RecordIndex& index, const registry::RegistrySnapshot& registry,
-         absl::CivilDay day, const v1::BreakdownRequest& r,
-         const StopWhen& stop) {
-        return aggregator::Breakdown(index, registry, day, r.query(),
-                                     r.dimension(), r.measure(), stop);
-      });
+  return Serve(context, request, response, "Breakdown");
 }
 
 grpc::ServerUnaryReactor* StatsService::CrossTabulate(
     grpc::CallbackServerContext* context,
     const v1::CrossTabulateRequest* request,
     v1::CrossTabulateResponse* response) {
-  return Serve(
-      context, request, response, "CrossTabulate",
-      [](const RecordIndex& index, const registry::RegistrySnapshot& registry,
-         absl::CivilDay day, const v1::CrossTabulateRequest& r,
-         const StopWhen& stop) {
-        return aggregator::CrossTabulate(
-            index, registry, day, r.query(), r.row_dimension(),
-            r.column_dimension(), r.measure(), stop);
-      });
+  return Serve(context, request, response, "CrossTabulate");
 }
 
 grpc::ServerUnaryReactor* StatsService::Share(
     grpc::CallbackServerContext* context, const v1::ShareRequest* request,
     v1::ShareResponse* response) {
-  return Serve(
-      context, request, response, "Share",
-      [](const RecordIndex& index, const registry::RegistrySnapshot& registry,
-         absl::CivilDay day, const v1::ShareRequest& r, const StopWhen& stop) {
-        return aggregator::Share(index, registry, day, r.part(), r.whole(),
-                                 stop);
-      });
+  return Serve(context, request, response, "Share");
 }
 
 grpc::ServerUnaryReactor* StatsService::Explain(
     grpc::CallbackServerContext* context, const v1::ExplainRequest* request,
     v1::ExplainResponse* response) {
-  return Serve(
-      context, request, response, "Explain",
-      [](const RecordIndex& index, const registry::RegistrySnapshot& registry,
-         absl::CivilDay day, const v1::ExplainRequest& r,
-         const StopWhen& stop) {
-        return aggregator::Explain(index, registry, day, r.query(), stop);
-      });
+  return Serve(context, request, response, "Explain");
 }
 
 }  // namespace thb::aggregator

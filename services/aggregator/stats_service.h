@@ -24,15 +24,17 @@ namespace thb::aggregator {
 inline constexpr int kMaxParkedCalls = 256;
 
 // The gRPC face of the statistics engine. Each call runs on the executor
-// (it talks to Redis): it refuses a `min_cooperation_revision` beyond the
+// (it talks to Redis), hot answers of the cache's local tier included: it
+// refuses a `min_cooperation_revision` beyond the
 // store's (OUT_OF_RANGE); one the store has and the index has not applied
 // yet (or an index not synced yet) parks the call, holding no thread, until
 // the index holds it (the call then runs again) or the deadline
 // (DEADLINE_EXCEEDED; UNAVAILABLE before the first sync) or the client
-// cancels, whichever comes first. Then it validates and canonicalizes the
-// request, answers from the shared cache or computes over the index
-// (stopping at the deadline or when the call is cancelled), and says which
-// revisions it was computed at and whether it came from the cache.
+// cancels, whichever comes first. Then it validates the whole request,
+// canonicalizes it, answers from the shared cache or computes over the
+// index (stopping at the deadline or when the call is cancelled) and
+// stores the answer, and says which revisions it was computed at and
+// whether it came from the cache.
 class StatsService final
     : public stats::v1::StatisticsService::CallbackService {
  public:
@@ -69,20 +71,19 @@ class StatsService final
 
  private:
   // One call: runs on the executor, parks while the index is behind.
-  template <typename Request, typename Response, typename Compute>
+  template <typename Request, typename Response>
   class Call;
 
-  template <typename Request, typename Response, typename Compute>
+  template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   const Request* request, Response* response,
-                                  std::string_view method, Compute compute);
+                                  std::string_view method);
 
   // The answer; or, with `*wait_for` set, no answer yet: the index must
   // first hold that revision (0: have synced).
-  template <typename Request, typename Response, typename Compute>
+  template <typename Request, typename Response>
   absl::StatusOr<Response> Answer(const Request& request, const StopWhen& stop,
                                   std::string_view method,
-                                  const Compute& compute,
                                   std::optional<int64_t>* wait_for);
 
   // Takes a parking place: RESOURCE_EXHAUSTED naming kMaxParkedCalls when
