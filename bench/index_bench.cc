@@ -27,7 +27,7 @@
 #include "domain/record_filter.h"
 #include "services/aggregator/query_engine.h"
 #include "services/aggregator/record_index.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "services/registry/reference_data.h"
 
 namespace thb::bench {

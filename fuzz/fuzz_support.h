@@ -10,7 +10,7 @@
 #include "absl/status/statusor.h"
 #include "common/audit_log.h"
 #include "google/protobuf/message.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 
 namespace thb::fuzz {
 

@@ -25,7 +25,7 @@
 #include "domain/footnote.h"
 #include "services/aggregator/query_engine.h"
 #include "services/aggregator/record_index.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "thb/stats/v1/stats_service.pb.h"
 
 namespace thb::aggregator::internal {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "domain/dataset.h"
 #include "domain/quality.h"
-#include "services/registry/client/registry_mirror.h"
+#include "services/registry/client/registry_snapshot.h"
 #include "services/registry/reference_data.h"
 #include "tools/thbctl/commands.h"
 
