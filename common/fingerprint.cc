@@ -1,9 +1,26 @@
 #include "common/fingerprint.h"
 
+#include <openssl/sha.h>
+
+#include "absl/strings/escaping.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace thb {
+namespace {
+
+std::string DeterministicBytes(const google::protobuf::Message& message) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    message.SerializeToCodedStream(&out);
+  }
+  return bytes;
+}
+
+}  // namespace
 
 uint64_t Fingerprint64(std::string_view bytes) {
   uint64_t hash = 14695981039346656037ULL;
@@ -15,14 +32,16 @@ uint64_t Fingerprint64(std::string_view bytes) {
 }
 
 uint64_t MessageFingerprint(const google::protobuf::Message& message) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream raw(&bytes);
-    google::protobuf::io::CodedOutputStream out(&raw);
-    out.SetSerializationDeterministic(true);
-    message.SerializeToCodedStream(&out);
-  }
-  return Fingerprint64(bytes);
+  return Fingerprint64(DeterministicBytes(message));
+}
+
+std::string MessageDigestHex(const google::protobuf::Message& message) {
+  const std::string bytes = DeterministicBytes(message);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+         digest);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
 std::string FingerprintHex(uint64_t fingerprint) {

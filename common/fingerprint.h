@@ -16,6 +16,11 @@ uint64_t Fingerprint64(std::string_view bytes);
 // Fingerprint of a message's deterministic serialization.
 uint64_t MessageFingerprint(const google::protobuf::Message& message);
 
+// SHA-256 of a message's deterministic serialization, as 64 lower-case hex
+// digits: for keys a caller chooses the content of, where two requests
+// must never be made to share one (FNV-1a collisions are easy to find).
+std::string MessageDigestHex(const google::protobuf::Message& message);
+
 // Sixteen lower-case hex digits.
 std::string FingerprintHex(uint64_t fingerprint);
 

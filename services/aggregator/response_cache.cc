@@ -38,8 +38,7 @@ std::string CacheKey(std::string_view method,
                      const google::protobuf::Message& canonical_request,
                      const IndexVersion& version) {
   return absl::StrCat(
-      "thb:v1:", ToAbsl(method), ":",
-      FingerprintHex(MessageFingerprint(canonical_request)), ":",
+      "thb:v2:", ToAbsl(method), ":", MessageDigestHex(canonical_request), ":",
       version.registry_incarnation, ".", version.registry_revision, ":",
       version.cooperation_incarnation, ".", version.cooperation_revision);
 }

@@ -76,9 +76,12 @@ struct IndexVersion {
   int64_t cooperation_revision = 0;
 };
 
-// "thb:v1:<method>:<fingerprint of the request's deterministic
-// serialization, 16 hex digits>:<registry_incarnation>.<registry_revision>:
-// <cooperation_incarnation>.<cooperation_revision>".
+// "thb:v2:<method>:<SHA-256 of the request's deterministic serialization,
+// 64 hex digits>:<registry_incarnation>.<registry_revision>:
+// <cooperation_incarnation>.<cooperation_revision>". A reader chooses the
+// request (tags are free text), so the digest must resist collisions: with
+// a 64-bit FNV-1a one (v1), a request crafted to collide with a popular one
+// could have its answer served in that one's place.
 // `canonical_request` must already be normalized (defaults filled, aliases
 // resolved, repeated fields sorted) and stripped of what does not change the
 // answer (deadlines, min revisions): equal requests must serialize equally.

@@ -505,11 +505,11 @@ TEST(CacheKeyTest, NamesMethodRequestAndRevisions) {
   const std::string key =
       CacheKey("CountCountries", request,
                IndexVersion{kRegistryLife, 12, kCooperationLife, 34});
-  EXPECT_THAT(key, MatchesRegex("thb:v1:CountCountries:[0-9a-f]{16}:[0-9a-f]{"
+  EXPECT_THAT(key, MatchesRegex("thb:v2:CountCountries:[0-9a-f]{64}:[0-9a-f]{"
                                 "32}\\.12:[0-9a-f]{32}\\.34"));
-  EXPECT_EQ(key, absl::StrCat("thb:v1:CountCountries:",
-                              FingerprintHex(MessageFingerprint(request)), ":",
-                              kRegistryLife, ".12:", kCooperationLife, ".34"));
+  EXPECT_EQ(key,
+            absl::StrCat("thb:v2:CountCountries:", MessageDigestHex(request),
+                         ":", kRegistryLife, ".12:", kCooperationLife, ".34"));
 
   stats::v1::CountCountriesRequest same;
   same.CopyFrom(request);
