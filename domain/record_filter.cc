@@ -148,13 +148,6 @@ bool OneIn(const T& value, const U& wanted) {
 
 }  // namespace
 
-std::string CanonicalCountryCode(std::string_view code) {
-  std::string canonical = absl::AsciiStrToUpper(ToAbsl(code));
-  if (canonical == "GR") return "EL";
-  if (canonical == "GB") return "UK";
-  return canonical;
-}
-
 absl::Status ValidateFilter(const RecordFilter& filter,
                             std::string_view field_prefix) {
   std::vector<FieldViolation> violations;

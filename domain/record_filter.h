@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "domain/country_code.h"
 #include "thb/cooperation/v1/cooperation.pb.h"
 #include "thb/cooperation/v1/cooperation_service.pb.h"
 #include "thb/registry/v1/registry.pb.h"
@@ -47,10 +48,6 @@ bool IsValidFilter(const stats::v1::RecordFilter& filter);
 bool Matches(const cooperation::v1::CooperationRecord& record,
              const cooperation::v1::RecordFilter& filter,
              registry::v1::EmnStatus reporting_country_status);
-
-// The canonical code of a country code: upper case, and the EU's EL and UK
-// for the ISO aliases GR and GB.
-std::string CanonicalCountryCode(std::string_view code);
 
 // The two RecordFilter messages are wire-identical (same field names and
 // numbers), so each converts to the other through its serialization.
