@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/dates.h"
+#include "domain/country_code.h"
 #include "domain/record_filter.h"
 
 namespace thb::domain {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errors.h"
 #include "common/string_view.h"
+#include "domain/country_code.h"
 #include "domain/tags.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/repeated_field.h"
@@ -147,13 +148,6 @@ bool OneIn(const T& value, const U& wanted) {
 }
 
 }  // namespace
-
-std::string CanonicalCountryCode(std::string_view code) {
-  std::string canonical = absl::AsciiStrToUpper(ToAbsl(code));
-  if (canonical == "GR") return "EL";
-  if (canonical == "GB") return "UK";
-  return canonical;
-}
 
 absl::Status ValidateFilter(const RecordFilter& filter,
                             std::string_view field_prefix) {

@@ -48,10 +48,6 @@ bool Matches(const cooperation::v1::CooperationRecord& record,
              const cooperation::v1::RecordFilter& filter,
              registry::v1::EmnStatus reporting_country_status);
 
-// The canonical code of a country code: upper case, and the EU's EL and UK
-// for the ISO aliases GR and GB.
-std::string CanonicalCountryCode(std::string_view code);
-
 // The two RecordFilter messages are wire-identical (same field names and
 // numbers), so each converts to the other through its serialization.
 cooperation::v1::RecordFilter ToCooperationFilter(

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "domain/country_code.h"
 #include "domain/record_filter.h"
 #include "services/aggregator/query_engine_internal.h"
 

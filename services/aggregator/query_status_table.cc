@@ -9,8 +9,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/dates.h"
+#include "domain/emn_status.h"
 #include "services/aggregator/query_engine_internal.h"
-#include "services/registry/reference_data.h"
 
 namespace thb::aggregator::internal {
 namespace {
@@ -55,7 +55,7 @@ class StatusTables {
       auto it = registry.countries.find(
           index.country_code(static_cast<CountryId>(c)));
       if (it != registry.countries.end()) {
-        table->statuses[c] = registry::StatusOnDate(it->second, date);
+        table->statuses[c] = domain::StatusOnDate(it->second, date);
       }
     }
     absl::MutexLock lock(&mu_);

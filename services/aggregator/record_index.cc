@@ -8,6 +8,7 @@
 
 #include "absl/hash/hash.h"
 #include "common/string_view.h"
+#include "domain/country_code.h"
 #include "domain/record_filter.h"
 
 namespace thb::aggregator {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/dates.h"
+#include "common/deadline.h"
 #include "common/errors.h"
 #include "common/grpc_status.h"
 #include "common/string_view.h"
@@ -290,12 +291,8 @@ template <typename Request, typename Response>
 grpc::ServerUnaryReactor* StatsService::Serve(
     grpc::CallbackServerContext* context, const Request* request,
     Response* response, std::string_view method) {
-  const absl::Time now = absl::Now();
-  const absl::Time deadline =
-      std::min(absl::FromChrono(context->deadline()), now + default_timeout_);
-  // Waits end a little before the caller gives up, so that it hears why.
-  const absl::Time answer_by =
-      deadline - std::max(absl::Milliseconds(50), (deadline - now) / 10);
+  const absl::Time answer_by = AnswerBy(absl::FromChrono(context->deadline()),
+                                        absl::Now(), default_timeout_);
   auto* call = new Call<Request, Response>(this, context, request, response,
                                            std::string(method), answer_by);
   call->Start();

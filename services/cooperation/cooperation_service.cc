@@ -1,10 +1,9 @@
 #include "services/cooperation/cooperation_service.h"
 
-#include <algorithm>
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/caller.h"
+#include "common/deadline.h"
 #include "common/unary.h"
 #include "common/watch_reactor.h"
 
@@ -23,14 +22,8 @@ audit::Invocation Called(grpc::CallbackServerContext* context,
 
 absl::Time CooperationService::Deadline(
     grpc::CallbackServerContext* context) const {
-  const absl::Time now = absl::Now();
-  const absl::Time deadline =
-      std::min(absl::FromChrono(context->deadline()), now + default_timeout_);
-  // Waits inside the call end a little before the caller gives up, so the
-  // caller hears why (UNAVAILABLE) rather than only DEADLINE_EXCEEDED.
-  const absl::Duration margin =
-      std::max(absl::Milliseconds(50), (deadline - now) / 10);
-  return deadline - margin;
+  return AnswerBy(absl::FromChrono(context->deadline()), absl::Now(),
+                  default_timeout_);
 }
 
 grpc::ServerUnaryReactor* CooperationService::CreateRecord(

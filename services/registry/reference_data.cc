@@ -9,7 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "common/dates.h"
+#include "domain/country_code.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -176,26 +176,6 @@ std::string StringField(const google::protobuf::Struct& entry,
 
 }  // namespace
 
-v1::EmnStatus StatusOn(const v1::Country& country, absl::CivilDay day) {
-  return StatusOnDate(country, FormatDate(day));
-}
-
-v1::EmnStatus StatusOnDate(const v1::Country& country, std::string_view date) {
-  for (const auto& period : country.emn_history()) {
-    const bool started =
-        period.start_date().empty() || period.start_date() <= date;
-    const bool ended = !period.end_date().empty() && period.end_date() < date;
-    if (started && !ended) return period.status();
-  }
-  return v1::EMN_STATUS_NONE;
-}
-
-std::string EuCodeFromIso(const std::string& iso_alpha2) {
-  if (iso_alpha2 == "GR") return "EL";
-  if (iso_alpha2 == "GB") return "UK";
-  return iso_alpha2;
-}
-
 absl::StatusOr<ReferenceData> LoadReferenceData(
     const std::string& iso_codes_path) {
   std::ifstream in(iso_codes_path);
@@ -243,7 +223,7 @@ absl::StatusOr<ReferenceData> LoadReferenceData(
           absl::StrCat("\"", iso_codes_path,
                        "\" has an entry without a two-letter alpha_2"));
     }
-    country.set_code(EuCodeFromIso(alpha2));
+    country.set_code(domain::EuCodeFromIso(alpha2));
     country.set_iso_alpha2(alpha2);
     country.set_iso_alpha3(StringField(entry, "alpha_3"));
     country.set_iso_numeric(StringField(entry, "numeric"));

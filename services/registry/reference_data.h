@@ -2,11 +2,9 @@
 #define THB_SERVICES_REGISTRY_REFERENCE_DATA_H_
 
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/time/civil_time.h"
 #include "thb/registry/v1/registry.pb.h"
 
 namespace thb::registry {
@@ -27,17 +25,6 @@ struct ReferenceData {
 // Bumped whenever the reference data changes, so a store knows what it was
 // seeded with.
 inline constexpr int kReferenceDataVersion = 1;
-
-// The EU's codes for the two countries whose ISO code it does not use.
-// Returns the canonical code for an ISO alpha-2 code ("GR" → "EL").
-std::string EuCodeFromIso(const std::string& iso_alpha2);
-
-// A country's EMN status on `day` by its history: the period that contains
-// the day, or EMN_STATUS_NONE.
-v1::EmnStatus StatusOn(const v1::Country& country, absl::CivilDay day);
-// The same for a day already written as FormatDate writes it: callers that
-// judge many countries on one day write the date once.
-v1::EmnStatus StatusOnDate(const v1::Country& country, std::string_view date);
 
 // Reads ISO 3166-1 from the iso-codes JSON file at `iso_codes_path` and adds
 // the EU, EMN, region and organisation facts. A missing or malformed file is

@@ -9,6 +9,8 @@
 #include "common/errors.h"
 #include "common/fingerprint.h"
 #include "common/page_token.h"
+#include "domain/country_code.h"
+#include "domain/emn_status.h"
 #include "services/registry/registry_core.h"
 #include "services/registry/resource_traits.h"
 
@@ -37,13 +39,14 @@ absl::StatusOr<std::string> RegistryCore::ResolveCountryCode(
     const std::string& code, const std::string& field) const {
   auto normalized = NormalizeCountryCode(code, field);
   if (!normalized.ok()) return normalized.status();
-  // An exact code wins: a store written before aliases were checked for
-  // conflicts may still map another country's code to a newcomer.
-  if (countries_.count(*normalized)) return *normalized;
-  if (auto alias = aliases_.find(*normalized); alias != aliases_.end()) {
-    return alias->second;
-  }
-  return *normalized;
+  const Table& countries = countries_;
+  return domain::CanonicalCountry(
+             *normalized,
+             [&countries](const std::string& c) {
+               return countries.count(c) != 0;
+             },
+             aliases_)
+      .value_or(*normalized);
 }
 
 absl::StatusOr<v1::Country> RegistryCore::Decorate(const std::string& code,
@@ -51,7 +54,7 @@ absl::StatusOr<v1::Country> RegistryCore::Decorate(const std::string& code,
                                                    absl::CivilDay day) const {
   auto country = Parse<Country>(code, entry.revision, entry.data);
   if (!country.ok()) return country.status();
-  country->set_emn_status(StatusOn(*country, day));
+  country->set_emn_status(domain::StatusOn(*country, day));
   for (const auto& [id, region_entry] : regions_) {
     auto region = Parse<Region>(id, region_entry.revision, region_entry.data);
     if (!region.ok()) return region.status();

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "bench/synthetic.h"
 #include "common/errors.h"
+#include "domain/country_code.h"
 #include "domain/footnote.h"
 #include "domain/record_filter.h"
 #include "gmock/gmock.h"

@@ -266,13 +266,6 @@ TEST(ValidateFilterTest, ShowsAHugeValueCutShort) {
   EXPECT_LT(status.message().size(), 200u);
 }
 
-TEST(CanonicalCountryCodeTest, UsesTheEuCodes) {
-  EXPECT_EQ(CanonicalCountryCode("GR"), "EL");
-  EXPECT_EQ(CanonicalCountryCode("gb"), "UK");
-  EXPECT_EQ(CanonicalCountryCode("de"), "DE");
-  EXPECT_EQ(CanonicalCountryCode("EL"), "EL");
-}
-
 TEST(FilterConversionTest, RoundTripsEveryField) {
   const auto filter = Parse<RecordFilter>(R"pb(
     kinds: RECORD_KIND_CHALLENGE

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "common/dates.h"
 #include "domain/dataset.h"
+#include "domain/emn_status.h"
 #include "domain/footnote.h"
 #include "domain/quality.h"
 #include "domain/record_filter.h"
@@ -37,7 +38,7 @@ class StudyDatasetTest : public ::testing::Test {
     ASSERT_TRUE(day.ok()) << day.status();
     statuses_ = new std::map<std::string, registry::v1::EmnStatus>();
     for (const auto& country : reference->countries) {
-      (*statuses_)[country.code()] = registry::StatusOn(country, *day);
+      (*statuses_)[country.code()] = StatusOn(country, *day);
     }
   }
 
@@ -243,7 +244,7 @@ TEST_F(StudyDatasetTest, DateAwareCheckJudgesStatusesOnTheDatasetDate) {
     days.push_back(day);
     auto it = countries.find(code);
     return it == countries.end() ? registry::v1::EMN_STATUS_NONE
-                                 : registry::StatusOn(it->second, day);
+                                 : StatusOn(it->second, day);
   };
   const auto findings = CheckDataset(*dataset_, Records(), status_on);
   EXPECT_EQ(findings.size(), 2u);

@@ -2,29 +2,23 @@
 
 #include <algorithm>
 
-#include "absl/strings/ascii.h"
-#include "services/registry/reference_data.h"
+#include "domain/country_code.h"
+#include "domain/emn_status.h"
 
 namespace thb::registry {
 
 std::optional<std::string> RegistrySnapshot::CanonicalCountry(
     std::string_view code) const {
-  std::string upper(code);
-  absl::AsciiStrToUpper(&upper);
-  // An exact code wins, as in the registry: an alias that a registry stored
-  // before it checked for conflicts must not take over another's code.
-  if (countries.contains(upper)) return upper;
-  if (auto alias = aliases.find(upper); alias != aliases.end()) {
-    return alias->second;
-  }
-  return std::nullopt;
+  return domain::CanonicalCountry(
+      code, [this](const std::string& c) { return countries.contains(c); },
+      aliases);
 }
 
 v1::EmnStatus RegistrySnapshot::StatusOn(const std::string& canonical_code,
                                          absl::CivilDay day) const {
   auto it = countries.find(canonical_code);
   if (it == countries.end()) return v1::EMN_STATUS_NONE;
-  return ::thb::registry::StatusOn(it->second, day);
+  return domain::StatusOn(it->second, day);
 }
 
 void RegistrySnapshot::Apply(const v1::Change& change) {
