@@ -43,7 +43,7 @@ inline constexpr size_t kMaxCachedTokens = 4096;
 //
 // The principal is not handed to the handler through the AuthContext: gRPC
 // shares one AuthContext between all the calls of a connection, and calls
-// on one connection may carry different tokens. CallerOf() (common/caller.h)
+// on one connection may carry different tokens. CallerOf() (common/caller_of.h)
 // derives it again from what this class admitted.
 class CallAuthenticator : public grpc::AuthMetadataProcessor {
  public:

@@ -3,8 +3,6 @@
 
 #include <string>
 
-#include "grpcpp/server_context.h"
-
 namespace thb {
 
 // The principal of callers of a server without authentication (--insecure).
@@ -16,13 +14,6 @@ struct Caller {
   std::string principal;
   std::string peer;
 };
-
-// The caller of a call the server's authorization step admitted: the
-// subject of its bearer token, else the principal of its verified client
-// certificate (URI SAN, else DNS SAN, else CN); kUnauthenticatedPrincipal on
-// a plaintext server. Only for admitted calls: the token is not verified
-// again here.
-Caller CallerOf(const grpc::ServerContextBase& context);
 
 }  // namespace thb
 

@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/caller.h"
+#include "common/caller_of.h"
 #include "common/deadline.h"
 #include "common/unary.h"
 #include "common/watch_reactor.h"

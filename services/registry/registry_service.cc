@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "common/caller.h"
+#include "common/caller_of.h"
 #include "common/unary.h"
 #include "common/watch_reactor.h"
 

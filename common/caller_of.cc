@@ -1,4 +1,4 @@
-#include "common/caller.h"
+#include "common/caller_of.h"
 
 #include <memory>
 #include <string_view>
