@@ -59,7 +59,8 @@ fuzz() {
 # TSan see Abseil's mutexes; see docs/DECISIONS.md (Fuzzing and sanitizers).
 tsan_tests=(absl_tsan_shim_test common_executor_test
             common_revision_notifier_test common_watch_reactor_test
-            response_cache_test aggregator_index_follower_threads_test)
+            common_list_watch_test response_cache_test
+            aggregator_index_follower_threads_test)
 tsan() {
   THB_BUILD_TARGETS="${tsan_tests[*]}" scripts/build.sh Tsan
   local test binary
