@@ -290,4 +290,16 @@ ListAuditEventsResponse ResponseOf(const ListAuditEventsRequest& request,
   return response;
 }
 
+absl::StatusOr<registry::v1::ListAuditEventsResponse> ListPage(
+    const registry::v1::ListAuditEventsRequest& request, absl::Time now,
+    absl::Duration retention,
+    const std::function<absl::StatusOr<std::vector<Event>>(const Query&)>&
+        read) {
+  auto query = QueryOf(request, now, retention);
+  if (!query.ok()) return query.status();
+  auto events = read(*query);
+  if (!events.ok()) return events.status();
+  return ResponseOf(request, std::move(*events));
+}
+
 }  // namespace thb::audit

@@ -105,6 +105,14 @@ registry::v1::ListAuditEventsResponse ResponseOf(
     const registry::v1::ListAuditEventsRequest& request,
     std::vector<Event> events);
 
+// A ListAuditEvents call answered from a store: the query of `request`,
+// the events `read` returns for it, the page made of them.
+absl::StatusOr<registry::v1::ListAuditEventsResponse> ListPage(
+    const registry::v1::ListAuditEventsRequest& request, absl::Time now,
+    absl::Duration retention,
+    const std::function<absl::StatusOr<std::vector<Event>>(const Query&)>&
+        read);
+
 }  // namespace thb::audit
 
 #endif  // THB_COMMON_AUDIT_LOG_H_

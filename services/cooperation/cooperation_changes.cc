@@ -64,12 +64,9 @@ absl::StatusOr<v1::WatchResponse> CooperationCore::ChangesAfter(
 absl::StatusOr<registry::v1::ListAuditEventsResponse>
 CooperationCore::ListAuditEvents(
     const registry::v1::ListAuditEventsRequest& request) const {
-  auto query =
-      audit::QueryOf(request, options_.clock(), options_.audit_retention);
-  if (!query.ok()) return query.status();
-  auto events = store_->ReadAudit(*query);
-  if (!events.ok()) return events.status();
-  return audit::ResponseOf(request, std::move(*events));
+  return audit::ListPage(
+      request, options_.clock(), options_.audit_retention,
+      [this](const audit::Query& query) { return store_->ReadAudit(query); });
 }
 
 }  // namespace thb::cooperation

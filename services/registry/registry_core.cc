@@ -308,12 +308,9 @@ absl::StatusOr<v1::WatchResponse> RegistryCore::ChangesAfter(
 
 absl::StatusOr<v1::ListAuditEventsResponse> RegistryCore::ListAuditEvents(
     const v1::ListAuditEventsRequest& request) const {
-  auto query =
-      audit::QueryOf(request, options_.clock(), options_.audit_retention);
-  if (!query.ok()) return query.status();
-  auto events = store_->ReadAudit(*query);
-  if (!events.ok()) return events.status();
-  return audit::ResponseOf(request, std::move(*events));
+  return audit::ListPage(
+      request, options_.clock(), options_.audit_retention,
+      [this](const audit::Query& query) { return store_->ReadAudit(query); });
 }
 
 }  // namespace thb::registry
